@@ -1,0 +1,44 @@
+"""The Python API for notebooks and scripts: build a scenario, run replications, get KPIs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from collectsim.engine import Progress, run
+from collectsim.metrics import RunResult
+from collectsim.scenario import Scenario
+
+
+def load_scenario(overrides: Sequence[str] = ()) -> Scenario:
+    """The default scenario from ``conf/`` with Hydra-style ``overrides``
+    (e.g. ``["policy=soft_first", "collectors.size=30"]``)."""
+    from collectsim.config import load_scenario as _load
+
+    return _load(overrides)
+
+
+def run_replications(scenario: Scenario, replications: int | None = None, *,
+                     progress: Progress | None = None) -> list[RunResult]:
+    """Run replications ``0 .. R-1`` (``R`` from the scenario unless given)."""
+    r = scenario.simulation.replications if replications is None else replications
+    return [run(scenario, k, progress=progress) for k in range(r)]
+
+
+def kpi_table(results: Sequence[RunResult], group: str = "all") -> dict[str, np.ndarray]:
+    """KPIs as arrays, one entry per replication: ``table["recovery_rate"][k]``.
+
+    ``group`` selects ``"all"`` (overall) or a segment/arm name.
+    """
+    rows: list[dict[str, Any]] = []
+    for res in results:
+        rows += [r for r in res.records() if r["name"] == group]
+    if not rows:
+        raise KeyError(f"no KPIs for group {group!r}")
+    keys = [k for k, v in rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
+
+
+__all__ = ["kpi_table", "load_scenario", "run", "run_replications"]

@@ -1,0 +1,1 @@
+"""Command-line edge: the Hydra app, config schemas and result writing."""

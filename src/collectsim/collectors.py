@@ -1,0 +1,208 @@
+"""The collector pool: agents as SimPy processes working a shared priority work queue.
+
+The queue is a binary heap (``heapq``) of ``(key, seq, account, action, discount)``:
+pushing and popping cost O(log n), so 100,000+ pending calls stay cheap (a
+``simpy.PriorityResource`` re-sorts its queue on every request). Stale entries (the
+account closed, went to court, made a promise) are skipped when popped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from collectsim.actions import Action
+from collectsim.compliance import Compliance
+from collectsim.distributions import sample
+from collectsim.scenario import CollectorsConfig, Scenario
+from collectsim.state import OPEN, AccountState
+
+MIN_PER_DAY = 1440.0
+
+
+class WorkQueue:
+    """A heap of pending calls ordered by policy key, then arrival order."""
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[float, int, int, int, float]] = []
+        self.seq = 0
+
+    def push_many(self, keys: np.ndarray, idx: np.ndarray, action: np.ndarray, discount: np.ndarray) -> None:
+        seq0 = self.seq
+        items = list(zip(keys.tolist(), range(seq0, seq0 + idx.size), idx.tolist(), action.tolist(), discount.tolist()))
+        self.seq += idx.size
+        if len(items) > len(self.heap):
+            self.heap.extend(items)
+            heapq.heapify(self.heap)
+        else:
+            for it in items:
+                heapq.heappush(self.heap, it)
+
+    def pop(self) -> tuple[float, int, int, int, float] | None:
+        return heapq.heappop(self.heap) if self.heap else None
+
+    def push(self, item: tuple[float, int, int, int, float]) -> None:
+        heapq.heappush(self.heap, item)
+
+    def clear(self) -> list[int]:
+        accounts = [it[2] for it in self.heap]
+        self.heap.clear()
+        return accounts
+
+    def __len__(self) -> int:
+        return len(self.heap)
+
+
+class _Buffer:
+    """Pre-drawn values handed out one at a time (cheaper than one draw per call)."""
+
+    def __init__(self, draw: Callable[[int], np.ndarray], size: int = 8192) -> None:
+        self.draw = draw
+        self.size = size
+        self.values: list[float] = []
+        self.pos = 0
+
+    def next(self) -> float:
+        if self.pos >= len(self.values):
+            self.values = self.draw(self.size).tolist()
+            self.pos = 0
+        v = self.values[self.pos]
+        self.pos += 1
+        return v
+
+
+class CollectorPool:
+    """N agents with skill and harshness, working shifts inside the calling window.
+
+    Each agent takes the top call from the queue, checks it against the contact rules,
+    dials (right-party contact with the borrower's stress-lowered contactability),
+    spends a random handle time and records the call for the engine to apply. An agent
+    stops for the day at the end of its shift (less its break) or after
+    ``max_conversations_per_day`` conversations.
+    """
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, state: AccountState,
+                 compliance: Compliance, rng: np.random.Generator, stress_effect: float) -> None:
+        cfg: CollectorsConfig = scenario.collectors
+        self.env = env
+        self.cfg = cfg
+        self.state = state
+        self.compliance = compliance
+        self.queue = WorkQueue()
+        self.rng = rng
+        n = cfg.size
+        gain = cfg.training.skill_gain if cfg.training.enabled else 0.0
+        self.skill = np.maximum(sample(cfg.skill, rng, n), 0.0) + gain
+        self.harshness = np.maximum(sample(cfg.harshness, rng, n), 0.0)
+        self.skill_mult = self.skill ** cfg.skill_effect
+        self.stress_inc = {int(Action.SOFT_CALL): scenario.channels.soft_call.stress_increment,
+                           int(Action.FIRM_CALL): scenario.channels.firm_call.stress_increment}
+        self.contact_effect = stress_effect
+        self.telephony = scenario.channels.telephony_yuan_per_minute
+        self._u = _Buffer(rng.random)
+        self._conn = _Buffer(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
+        self._noans = _Buffer(lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01))
+        start, end = cfg.shift_start_hour, cfg.shift_end_hour
+        if compliance.enforce:
+            # Agents do not dial outside the permitted window.
+            start = max(start, compliance.cfg.window_start_hour)
+            end = min(end, compliance.cfg.window_end_hour)
+        self.shift_start = start / 24.0
+        self.shift_end = end / 24.0 - cfg.break_minutes / MIN_PER_DAY
+        self.available_minutes = max(self.shift_end - self.shift_start, 0.0) * MIN_PER_DAY
+        self.active = True
+        # Call log (flat lists, turned into arrays by the engine once per day).
+        self.log: dict[str, list[Any]] = {k: [] for k in ("idx", "time", "action", "connected", "skill", "stress", "discount")}
+        self.busy_minutes = 0.0
+        self.agent_days = 0
+        self.calls = 0
+        self.conversations = 0
+        self.shift_log: list[tuple[int, int, float, float, float, int]] = []  # (day, agent, start, end, last_end, conversations)
+        self.keep_shift_log = False
+
+    def start(self) -> None:
+        for k in range(self.cfg.size):
+            self.env.process(self._agent(k))
+
+    def _agent(self, k: int) -> Generator[simpy.Event, Any, None]:
+        env, st, comp, q, log = self.env, self.state, self.compliance, self.queue, self.log
+        skill, harsh = float(self.skill_mult[k]), float(self.harshness[k])
+        cap = self.cfg.max_conversations_per_day
+        status, pending = st.status, st.pending_call
+        in_legal, outsourced, plan_active, promise_due = st.in_legal, st.outsourced, st.plan_active, st.promise_due
+        stress, stress_t, peak, decay = st.stress, st.stress_t, st.stress_peak, st.decay
+        contact, sens = st.pf.contactability, st.pf.sensitivity
+        ce = self.contact_effect
+        while self.active:
+            day = math.floor(env.now + 1e-12)
+            start, end = day + self.shift_start, day + self.shift_end
+            if env.now < start:
+                yield env.timeout(start - env.now)
+            if not self.active:
+                return
+            self.agent_days += 1
+            convs = 0
+            while env.now < end and convs < cap:
+                item = q.pop()
+                if item is None:
+                    break
+                i = item[2]
+                pending[i] = False
+                if status[i] != OPEN or in_legal[i] or outsourced[i] or plan_active[i] or promise_due[i] < math.inf:
+                    continue
+                now = env.now
+                if not comp.allow_one(i, now):
+                    continue
+                s = stress[i] * math.exp(-decay * (now - stress_t[i]))
+                connected = self._u.next() < contact[i] * math.exp(-ce * s)
+                minutes = self._conn.next() if connected else self._noans.next()
+                if now + minutes / MIN_PER_DAY > end:
+                    q.push(item)
+                    pending[i] = True
+                    break
+                action = item[3]
+                if connected:
+                    s += self.stress_inc[action] * sens[i] * harsh
+                    stress[i] = s
+                    stress_t[i] = now
+                    if s > peak[i]:
+                        peak[i] = s
+                    convs += 1
+                comp.record_one(i, now, connected)
+                log["idx"].append(i)
+                log["time"].append(now)
+                log["action"].append(action)
+                log["connected"].append(connected)
+                log["skill"].append(skill)
+                log["stress"].append(s)
+                log["discount"].append(item[4])
+                st.handle_minutes[i] += minutes
+                st.cost["telephony"][i] += minutes * self.telephony
+                self.busy_minutes += minutes
+                self.calls += 1
+                yield env.timeout(minutes / MIN_PER_DAY)
+            self.conversations += convs
+            if self.keep_shift_log:
+                self.shift_log.append((day, k, start, end, env.now, convs))
+            # Sleep until the next day begins.
+            yield env.timeout(max(day + 1 - env.now, 0.0))
+
+    def take_log(self) -> dict[str, np.ndarray]:
+        log = self.log
+        out = {
+            "idx": np.asarray(log["idx"], dtype=np.int64),
+            "time": np.asarray(log["time"], dtype=float),
+            "action": np.asarray(log["action"], dtype=np.int64),
+            "connected": np.asarray(log["connected"], dtype=bool),
+            "skill": np.asarray(log["skill"], dtype=float),
+            "stress": np.asarray(log["stress"], dtype=float),
+            "discount": np.asarray(log["discount"], dtype=float),
+        }
+        for v in log.values():
+            v.clear()
+        return out

@@ -1,0 +1,130 @@
+"""Contact rules (a compliance preset) checked for every call and message.
+
+Rules, by the name used in KPIs (``blocked_<rule>`` / ``breaches_<rule>``):
+
+- ``window``: contact outside [window_start_hour, window_end_hour);
+- ``connected_day``: a call when the borrower already had ``max_connected_per_day``
+  conversations today;
+- ``unanswered_day``: a call after ``max_unanswered_per_day`` unanswered attempts today;
+- ``attempts_7d``: a call after ``max_attempts_7d`` attempts in the last 7 days;
+- ``cooldown``: a call within ``cooldown_days_after_conversation`` of a conversation.
+
+With ``enforce`` the first broken rule blocks the request and is counted; without it
+the contact goes ahead and every rule it breaks is counted as a breach.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from collectsim.scenario import ComplianceConfig
+
+RULES = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown")
+
+
+class Compliance:
+    """Counters and checks for the contact rules."""
+
+    def __init__(self, cfg: ComplianceConfig, n: int) -> None:
+        self.cfg = cfg
+        self.enforce = cfg.enforce
+        self.connected_today = np.zeros(n, dtype=np.int32)
+        self.unanswered_today = np.zeros(n, dtype=np.int32)
+        self.ring = np.zeros((7, n), dtype=np.int32)  # attempts per day, last 7 days
+        self.attempts_7d = np.zeros(n, dtype=np.int32)
+        self.last_conversation = np.full(n, -np.inf)
+        self.counts = {r: 0 for r in RULES}  # blocked (enforce) or breaches
+        self.by_account = np.zeros((len(RULES), n), dtype=np.int32)
+        self._max = (
+            np.inf if cfg.max_connected_per_day is None else cfg.max_connected_per_day,
+            np.inf if cfg.max_unanswered_per_day is None else cfg.max_unanswered_per_day,
+            np.inf if cfg.max_attempts_7d is None else cfg.max_attempts_7d,
+            -np.inf if cfg.cooldown_days_after_conversation is None else cfg.cooldown_days_after_conversation,
+        )
+        self._day = -1
+
+    def new_day(self, day: int) -> None:
+        """Reset daily counters and roll the 7-day window to ``day``."""
+        self.connected_today[:] = 0
+        self.unanswered_today[:] = 0
+        slot = day % 7
+        self.attempts_7d -= self.ring[slot]
+        self.ring[slot] = 0
+        self._day = day
+
+    def in_window(self, hour: float) -> bool:
+        return self.cfg.window_start_hour <= hour < self.cfg.window_end_hour
+
+    def violations(self, idx: np.ndarray, t: np.ndarray | float, is_call: bool) -> np.ndarray:
+        """Boolean matrix (rules x accounts) of rules a contact at ``t`` would break."""
+        hour = (np.asarray(t) % 1.0) * 24.0
+        out = np.zeros((len(RULES), idx.size), dtype=bool)
+        out[0] = (hour < self.cfg.window_start_hour) | (hour >= self.cfg.window_end_hour)
+        if is_call:
+            mc, mu, ma, cd = self._max
+            out[1] = self.connected_today[idx] >= mc
+            out[2] = self.unanswered_today[idx] >= mu
+            out[3] = self.attempts_7d[idx] >= ma
+            out[4] = (t - self.last_conversation[idx]) < cd
+        return out
+
+    def filter(self, idx: np.ndarray, t: np.ndarray | float, is_call: bool) -> np.ndarray:
+        """Count the rules broken by contacts ``idx`` at ``t``; return the mask allowed."""
+        v = self.violations(idx, t, is_call)
+        if not v.any():
+            return np.ones(idx.size, dtype=bool)
+        if self.enforce:
+            # Count only the first rule that blocks each request.
+            first = np.argmax(v, axis=0)
+            blocked = v.any(axis=0)
+            for r in range(len(RULES)):
+                m = blocked & (first == r)
+                self.counts[RULES[r]] += int(m.sum())
+                np.add.at(self.by_account[r], idx[m], 1)
+            return ~blocked
+        for r in range(len(RULES)):
+            self.counts[RULES[r]] += int(v[r].sum())
+            np.add.at(self.by_account[r], idx[v[r]], 1)
+        return np.ones(idx.size, dtype=bool)
+
+    def allow_one(self, i: int, t: float) -> bool:
+        """Scalar version of :meth:`filter` for one collector call (the hot path)."""
+        cfg = self.cfg
+        hour = (t % 1.0) * 24.0
+        mc, mu, ma, cd = self._max
+        broken = (
+            hour < cfg.window_start_hour or hour >= cfg.window_end_hour,
+            self.connected_today[i] >= mc,
+            self.unanswered_today[i] >= mu,
+            self.attempts_7d[i] >= ma,
+            (t - self.last_conversation[i]) < cd,
+        )
+        if not any(broken):
+            return True
+        for r, b in enumerate(broken):
+            if b:
+                self.counts[RULES[r]] += 1
+                self.by_account[r, i] += 1
+                if self.enforce:
+                    return False
+        return True
+
+    def record_one(self, i: int, t: float, connected: bool) -> None:
+        """Scalar version of :meth:`record_attempts` for one collector call."""
+        self.ring[self._day % 7, i] += 1
+        self.attempts_7d[i] += 1
+        if connected:
+            self.connected_today[i] += 1
+            self.last_conversation[i] = t
+        else:
+            self.unanswered_today[i] += 1
+
+    def record_attempts(self, idx: np.ndarray, t: np.ndarray | float, connected: np.ndarray) -> None:
+        """Update the counters after call attempts (no duplicate accounts)."""
+        slot = self._day % 7
+        self.ring[slot, idx] += 1
+        self.attempts_7d[idx] += 1
+        self.connected_today[idx] += connected
+        self.unanswered_today[idx] += ~connected
+        c = idx[connected]
+        self.last_conversation[c] = np.asarray(t)[connected] if np.ndim(t) else t

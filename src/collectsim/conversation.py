@@ -1,0 +1,71 @@
+"""What a connected collector call ends in: a repayment plan, a settlement, a promise
+to pay, or nothing.
+
+For a borrower in a hardship shock, the collector learns of it with probability
+``hardship_disclosure_soft`` (soft tone) or ``hardship_disclosure_firm`` (firm tone),
+times ``skill ** hardship_disclosure_skill``, and a plan of ``plan_instalments`` equal
+instalments every ``plan_interval_days`` is set up (interest frozen while it runs).
+Otherwise a settlement offer (if the policy made one with discount ``q``) is accepted
+with probability ``settlement_accept_base + settlement_accept_discount * q``, or the
+borrower promises to pay the balance with probability
+``ptp_base * skill ** ptp_skill_effect * (ability + willingness_eff)``. A promise is
+kept with probability::
+
+    keep_base + keep_ability * (ability - 0.5) + keep_willingness * (willingness_eff - 0.5)
+        - keep_stress * stress
+
+(all probabilities clipped to [0, 1]).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from collectsim.actions import Action
+from collectsim.distributions import sample
+
+if TYPE_CHECKING:
+    from collectsim.engine import Simulation
+
+
+def converse(sim: Simulation, idx: np.ndarray, t: np.ndarray, skill: np.ndarray, action: np.ndarray,
+             discount: np.ndarray, stress: np.ndarray, ability: np.ndarray, w_eff: np.ndarray) -> None:
+    """Apply the outcomes of connected calls (one per account) at times ``t``."""
+    cv, st, pf = sim.sc.conversation, sim.st, sim.pf
+    rng = sim.rng_conv
+    # Only accounts free of a plan or a pending promise can take on a new one.
+    free = ~st.plan_active[idx] & (st.promise_due[idx] == np.inf)
+    u_plan, u_deal, u_keep = rng.random(idx.size), rng.random(idx.size), rng.random(idx.size)
+    days = np.ceil(np.maximum(sample(cv.promise_days, rng, idx.size), 1.0))
+    soft = action == int(Action.SOFT_CALL)
+    disclose = np.where(soft, cv.hardship_disclosure_soft, cv.hardship_disclosure_firm) * skill ** cv.hardship_disclosure_skill
+    hardship = t < pf.hardship_end[idx]
+    plan = free & hardship & (u_plan < disclose)
+    if plan.any():
+        p = idx[plan]
+        n = cv.plan_instalments
+        st.plan_active[p] = True
+        st.plans_started[p] += 1
+        st.plan_left[p] = n
+        st.plan_misses[p] = 0
+        st.plan_instalment[p] = st.balance[p] / n
+        st.plan_next_due[p] = np.floor(t[plan]) + cv.plan_interval_days
+        st.plan_adherence[p] = np.clip(cv.plan_adherence_base + cv.plan_adherence_ability * (pf.ability[p] - 0.5), 0.0, 1.0)
+    rest = free & ~plan
+    offer = rest & (discount > 0)
+    settle = offer & (u_deal < np.clip(cv.settlement_accept_base + cv.settlement_accept_discount * discount, 0.0, 1.0))
+    p_ptp = np.clip(cv.ptp_base * skill ** cv.ptp_skill_effect * (ability + w_eff), 0.0, 1.0)
+    ptp = rest & ~offer & (u_deal < p_ptp)
+    promise = settle | ptp
+    if promise.any():
+        keep = np.clip(cv.keep_base + cv.keep_ability * (ability - 0.5) + cv.keep_willingness * (w_eff - 0.5) - cv.keep_stress * stress, 0.0, 1.0)
+        p = idx[promise]
+        bal = st.balance[p]
+        q = np.where(settle[promise], discount[promise], 0.0)
+        st.promises[p] += 1
+        st.promise_amount[p] = (1.0 - q) * bal
+        st.promise_discount[p] = q
+        st.promise_due[p] = np.floor(t[promise]) + np.where(settle[promise], cv.settlement_days, days[promise])
+        st.promise_keep[p] = u_keep[promise] < keep[promise]

@@ -1,0 +1,65 @@
+"""Champion-challenger: a random split of the portfolio between two policies in one run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from collectsim import plugins
+from collectsim.errors import ConfigError
+from collectsim.policies.base import AccountView, Policy, Requests
+from collectsim.portfolio import Portfolio
+from collectsim.random_streams import RandomStreams
+
+
+class ChampionChallenger:
+    """Accounts go to the challenger with probability ``challenger_share`` (drawn from
+    the ``policy_split`` stream), otherwise to the champion; each arm's policy decides
+    for its own accounts. KPIs are reported per arm."""
+
+    def __init__(self, champion: Policy, challenger: Policy, challenger_share: float) -> None:
+        self.champion = champion
+        self.challenger = challenger
+        self.challenger_share = challenger_share
+        self.name = f"champion_challenger({champion.name} vs {challenger.name})"
+        self.arm_names = [f"champion:{champion.name}", f"challenger:{challenger.name}"]
+        self.arms = np.empty(0, dtype=np.int16)
+
+    @classmethod
+    def from_config(cls, params: dict[str, Any], key: str, **ctx: Any) -> ChampionChallenger:
+        allowed = {"champion", "challenger", "challenger_share", "name", "description"}
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise ConfigError(f"{key}.{unknown[0]} is not a known key; allowed keys: {', '.join(sorted(allowed))}")
+        share = params.get("challenger_share")
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+            raise ConfigError(f"{key}.challenger_share must be in (0, 1), got {share!r}")
+        arms = []
+        for arm in ("champion", "challenger"):
+            node = params.get(arm)
+            if not isinstance(node, dict):
+                raise ConfigError(f"{key}.{arm} must be a policy config with a _target_, got {node!r}")
+            arms.append(plugins.build(node, f"{key}.{arm}", **ctx))
+        return cls(arms[0], arms[1], float(share))
+
+    def start(self, portfolio: Portfolio, streams: RandomStreams) -> None:
+        self.arms = (streams["policy_split"].random(portfolio.n) < self.challenger_share).astype(np.int16)
+        self.champion.start(portfolio, streams)
+        self.challenger.start(portfolio, streams)
+
+    def decide(self, view: AccountView) -> Requests:
+        parts = []
+        for k, pol in enumerate((self.champion, self.challenger)):
+            req = pol.decide(view)
+            keep = self.arms[req.idx] == k
+            parts.append(Requests(req.idx[keep], req.action[keep], req.discount[keep]))
+        return Requests.concat(parts)
+
+    def priority(self, view: AccountView, idx: np.ndarray) -> np.ndarray:
+        keys = np.empty(idx.size)
+        for k, pol in enumerate((self.champion, self.challenger)):
+            m = self.arms[idx] == k
+            if m.any():
+                keys[m] = pol.priority(view, idx[m])
+        return keys

@@ -1,0 +1,152 @@
+"""Per-account state of a run as NumPy columns, with the money and stress operations.
+
+Money identity kept for every account at all times (checked by the tests)::
+
+    principal + interest_accrued
+        == collected + discount + written_off + sold + balance
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from collectsim.actions import Action
+from collectsim.portfolio import Portfolio
+
+# Account status codes.
+WAITING, OPEN, CURED, WRITTEN_OFF, SOLD = 0, 1, 2, 3, 4
+
+COST_CHANNELS = ("sms", "voice", "telephony", "letters", "legal", "outsourcing", "regulatory")
+
+
+class AccountState:
+    """Mutable run state for ``n`` accounts. Everything is indexed by account id."""
+
+    def __init__(self, pf: Portfolio, half_life_days: float, n_actions: int) -> None:
+        n = pf.n
+        self.pf = pf
+        self.status = np.full(n, WAITING, dtype=np.int8)
+        self.balance = pf.principal.copy()
+        self.interest = np.zeros(n)
+        self.collected = np.zeros(n)
+        self.discount = np.zeros(n)
+        self.written_off = np.zeros(n)
+        self.sold = np.zeros(n)
+        self.sale_proceeds = np.zeros(n)
+        self.close_time = np.full(n, np.nan)
+        self.cure_time = np.full(n, np.nan)
+        # stress: value at stress_t; decays with the half-life
+        self.decay = np.log(2.0) / half_life_days
+        self.stress = np.zeros(n)
+        self.stress_t = pf.entry_time.copy()
+        self.stress_peak = np.zeros(n)
+        self.stress_sum = np.zeros(n)  # sum of end-of-day stress over open days
+        self.open_days = np.zeros(n, dtype=np.int32)
+        self.distress_days = np.zeros(n, dtype=np.int32)
+        # contact history (observable)
+        self.actions_done = np.zeros((n, n_actions), dtype=np.int32)
+        self.attempts = np.zeros(n, dtype=np.int32)  # call attempts, collector and voice
+        self.conversations = np.zeros(n, dtype=np.int32)  # right-party contacts
+        self.failed_streak = np.zeros(n, dtype=np.int32)
+        self.complaints = np.zeros(n, dtype=np.int32)
+        self.contacts = np.zeros(n, dtype=np.int32)  # every contact attempt of any channel
+        self.handle_minutes = np.zeros(n)
+        # promises, plans, legal, outsourcing
+        self.promise_due = np.full(n, np.inf)
+        self.promise_amount = np.zeros(n)
+        self.promise_discount = np.zeros(n)
+        self.promise_keep = np.zeros(n, dtype=bool)
+        self.promises = np.zeros(n, dtype=np.int32)
+        self.promises_kept = np.zeros(n, dtype=np.int32)
+        self.broken_flag = np.zeros(n, dtype=bool)
+        self.plan_active = np.zeros(n, dtype=bool)
+        self.plan_next_due = np.full(n, np.inf)
+        self.plan_instalment = np.zeros(n)
+        self.plan_left = np.zeros(n, dtype=np.int32)
+        self.plan_misses = np.zeros(n, dtype=np.int32)
+        self.plan_adherence = np.zeros(n)
+        self.plans_started = np.zeros(n, dtype=np.int32)
+        self.plans_completed = np.zeros(n, dtype=np.int32)
+        self.in_legal = np.zeros(n, dtype=bool)
+        self.lawsuit_filed = np.zeros(n, dtype=bool)
+        self.lawsuit_won = np.zeros(n, dtype=bool)
+        self.outsourced = np.zeros(n, dtype=bool)
+        self.pending_call = np.zeros(n, dtype=bool)
+        self.cost = {c: np.zeros(n) for c in COST_CHANNELS}
+        self.outsourcing_commission = 0.0
+
+    # ------------------------------------------------------------------ views
+    @property
+    def is_open(self) -> np.ndarray:
+        return self.status == OPEN
+
+    def workable(self) -> np.ndarray:
+        return (self.status == OPEN) & ~self.in_legal & ~self.outsourced
+
+    # ------------------------------------------------------------------ stress
+    def stress_at(self, idx: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+        return self.stress[idx] * np.exp(-self.decay * (t - self.stress_t[idx]))
+
+    def add_stress(self, idx: np.ndarray, t: np.ndarray, inc: np.ndarray) -> np.ndarray:
+        """Add increments at times ``t`` (no duplicate accounts); return new levels."""
+        s = self.stress_at(idx, t) + inc
+        self.stress[idx] = s
+        self.stress_t[idx] = t
+        self.stress_peak[idx] = np.maximum(self.stress_peak[idx], s)
+        return s
+
+    # ------------------------------------------------------------------ money
+    def pay(self, idx: np.ndarray, amount: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+        """Borrower pays ``amount`` (<= balance) at ``t``; returns the accounts it cured.
+
+        No duplicate accounts in ``idx``.
+        """
+        amount = np.minimum(amount, self.balance[idx])
+        self.collected[idx] += amount
+        self.balance[idx] -= amount
+        out = self.outsourced[idx]
+        if out.any():
+            self.cost["outsourcing"][idx[out]] += self.outsourcing_commission * amount[out]
+        # Guard against a float remainder of a full payment.
+        done = self.balance[idx] <= 1e-9 * np.maximum(self.pf.principal[idx], 1.0)
+        cured = idx[done]
+        if cured.size:
+            self.collected[cured] += self.balance[cured]
+            self.balance[cured] = 0.0
+            self._close(cured, t if np.ndim(t) == 0 else np.asarray(t)[done], CURED)
+            self.cure_time[cured] = self.close_time[cured]
+        return cured
+
+    def forgive(self, idx: np.ndarray, amount: np.ndarray) -> None:
+        """A settlement discount: part of the balance given up."""
+        amount = np.minimum(amount, self.balance[idx])
+        self.discount[idx] += amount
+        self.balance[idx] -= amount
+
+    def write_off(self, idx: np.ndarray, t: float) -> None:
+        self.written_off[idx] += self.balance[idx]
+        self.balance[idx] = 0.0
+        self._close(idx, t, WRITTEN_OFF)
+
+    def sell(self, idx: np.ndarray, t: float, price_fraction: float) -> None:
+        self.sold[idx] += self.balance[idx]
+        self.sale_proceeds[idx] += price_fraction * self.balance[idx]
+        self.balance[idx] = 0.0
+        self._close(idx, t, SOLD)
+
+    def _close(self, idx: np.ndarray, t: np.ndarray | float, status: int) -> None:
+        self.status[idx] = status
+        self.close_time[idx] = t
+        self.promise_due[idx] = np.inf
+        self.plan_active[idx] = False
+        self.plan_next_due[idx] = np.inf
+        self.in_legal[idx] = False
+
+    def accrue_interest(self, idx: np.ndarray, days: float, penalty_multiplier: float) -> None:
+        """Contract plus penalty interest on the outstanding balance for ``days``."""
+        inc = self.balance[idx] * self.pf.daily_rate[idx] * (1.0 + penalty_multiplier) * days
+        self.balance[idx] += inc
+        self.interest[idx] += inc
+
+    def count_action(self, idx: np.ndarray, action: Action) -> None:
+        self.actions_done[idx, int(action)] += 1

@@ -1,0 +1,164 @@
+"""Range checks on a built scenario; each failure names its key and what is allowed."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from collectsim.distributions import check_dist
+from collectsim.errors import ConfigError
+from collectsim.scenario import ChannelConfig, Dist, Scenario
+
+ARRIVAL_MODES = ("cohort", "stream")
+BACKLOG_MODES = ("carry", "drop")
+
+
+def _in(key: str, value: float, low: float, high: float) -> None:
+    if not (low <= value <= high) or math.isnan(value):
+        raise ConfigError(f"{key} must be in [{low:g}, {high:g}], got {value:g}")
+
+
+def _pos(key: str, value: float, *, allow_zero: bool = False) -> None:
+    if math.isnan(value) or value < 0 or (value == 0 and not allow_zero):
+        rule = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{key} must be {rule}, got {value:g}")
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+
+
+def _dist(key: str, d: Dist, *, low: float | None = None, high: float | None = None) -> None:
+    check_dist(d, key)
+    if low is not None and d.kind == "beta":
+        return
+    if d.kind == "constant" and d.value is not None:
+        if low is not None and d.value < low:
+            raise ConfigError(f"{key}.value must be >= {low:g}, got {d.value:g}")
+        if high is not None and d.value > high:
+            raise ConfigError(f"{key}.value must be <= {high:g}, got {d.value:g}")
+    if d.kind == "uniform" and low is not None and d.low is not None and d.low < low:
+        raise ConfigError(f"{key}.low must be >= {low:g}, got {d.low:g}")
+
+
+def _channel(key: str, c: ChannelConfig) -> None:
+    _pos(f"{key}.cost_yuan", c.cost_yuan, allow_zero=True)
+    _pos(f"{key}.impulse", c.impulse, allow_zero=True)
+    _pos(f"{key}.stress_increment", c.stress_increment, allow_zero=True)
+    _in(f"{key}.complaint_prob", c.complaint_prob, 0.0, 1.0)
+    _in(f"{key}.hour", c.hour, 0.0, 24.0)
+
+
+def validate_scenario(s: Scenario) -> None:
+    """Raise :class:`ConfigError` for the first value outside its allowed range."""
+    sim = s.simulation
+    _pos("simulation.horizon_days", sim.horizon_days)
+    _pos("simulation.legal_tail_days", sim.legal_tail_days, allow_zero=True)
+    _pos("simulation.seed", sim.seed, allow_zero=True)
+    _pos("simulation.replications", sim.replications)
+
+    p = s.portfolio
+    _choice("portfolio.arrival", p.arrival, ARRIVAL_MODES)
+    _pos("portfolio.n_accounts", p.n_accounts)
+    _pos("portfolio.stream_rate_per_day", p.stream_rate_per_day, allow_zero=p.arrival == "cohort")
+    _pos("portfolio.warmup_days", p.warmup_days, allow_zero=True)
+    _pos("portfolio.arrival_days", p.arrival_days, allow_zero=p.arrival == "cohort")
+    _pos("portfolio.penalty_multiplier", p.penalty_multiplier, allow_zero=True)
+    _in("portfolio.hardship_ability_factor", p.hardship_ability_factor, 0.0, 1.0)
+    if not (0.5 < p.score_auc < 1.0):
+        raise ConfigError(f"portfolio.score_auc must be in (0.5, 1), got {p.score_auc:g}")
+    if not p.segments:
+        raise ConfigError("portfolio.segments must list at least one segment")
+    names = [seg.name for seg in p.segments]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"portfolio.segments names must be unique, got {names}")
+    for i, seg in enumerate(p.segments):
+        k = f"portfolio.segments[{i}]"
+        _in(f"{k}.share", seg.share, 0.0, 1.0)
+        _dist(f"{k}.principal_yuan", seg.principal_yuan, low=0.0)
+        _dist(f"{k}.daily_rate", seg.daily_rate, low=0.0)
+        for trait in ("ability", "willingness", "contactability"):
+            d = getattr(seg, trait)
+            _dist(f"{k}.{trait}", d, low=0.0, high=1.0)
+            if d.kind not in ("beta", "constant", "uniform"):
+                raise ConfigError(f"{k}.{trait}.kind must be one of beta, constant, uniform (a value in [0, 1]), got {d.kind!r}")
+        _dist(f"{k}.stress_sensitivity", seg.stress_sensitivity, low=0.0)
+        _in(f"{k}.hardship_prob", seg.hardship_prob, 0.0, 1.0)
+        _dist(f"{k}.hardship_days", seg.hardship_days, low=0.0)
+    total = sum(seg.share for seg in p.segments)
+    if abs(total - 1.0) > 1e-6:
+        raise ConfigError(f"portfolio.segments shares must sum to 1, got {total:g} ({', '.join(f'{n}={seg.share:g}' for n, seg in zip(names, p.segments))})")
+
+    st = s.stress
+    _pos("stress.half_life_days", st.half_life_days)
+    _pos("stress.distress_threshold", st.distress_threshold)
+    for name in ("willingness_effect", "contactability_effect", "complaint_effect"):
+        _pos(f"stress.{name}", getattr(st, name), allow_zero=True)
+
+    cv = s.conversation
+    for name in ("ptp_base", "keep_base", "hardship_disclosure_soft", "hardship_disclosure_firm",
+                 "plan_adherence_base", "settlement_accept_base"):
+        _in(f"conversation.{name}", getattr(cv, name), 0.0, 1.0)
+    _dist("conversation.promise_days", cv.promise_days, low=0.0)
+    _pos("conversation.plan_instalments", cv.plan_instalments)
+    _pos("conversation.plan_interval_days", cv.plan_interval_days)
+    _pos("conversation.plan_max_misses", cv.plan_max_misses)
+    _pos("conversation.settlement_days", cv.settlement_days)
+
+    ch = s.channels
+    for name in ("sms", "voice", "soft_call", "firm_call", "legal_warning"):
+        _channel(f"channels.{name}", getattr(ch, name))
+    _pos("channels.voice_lines_per_day", ch.voice_lines_per_day, allow_zero=True)
+    _pos("channels.telephony_yuan_per_minute", ch.telephony_yuan_per_minute, allow_zero=True)
+    _in("channels.outsourcing_commission", ch.outsourcing_commission, 0.0, 1.0)
+    _in("channels.debt_sale_price_fraction", ch.debt_sale_price_fraction, 0.0, 1.0)
+    law = ch.lawsuit
+    _pos("channels.lawsuit.team_size", law.team_size)
+    _pos("channels.lawsuit.prep_days", law.prep_days, allow_zero=True)
+    _dist("channels.lawsuit.delay_days", law.delay_days, low=0.0)
+    _in("channels.lawsuit.recovery_fraction", law.recovery_fraction, 0.0, 1.0)
+    _in("channels.lawsuit.complaint_prob", law.complaint_prob, 0.0, 1.0)
+    _pos("channels.lawsuit.min_fee_yuan", law.min_fee_yuan, allow_zero=True)
+    _pos("channels.lawsuit.lawyer_fee_yuan", law.lawyer_fee_yuan, allow_zero=True)
+    last = -1.0
+    for i, b in enumerate(law.fee_brackets):
+        if b.from_yuan <= last:
+            raise ConfigError(f"channels.lawsuit.fee_brackets[{i}].from_yuan must increase, got {b.from_yuan:g} after {last:g}")
+        _in(f"channels.lawsuit.fee_brackets[{i}].rate", b.rate, 0.0, 1.0)
+        last = b.from_yuan
+
+    co = s.collectors
+    _pos("collectors.size", co.size)
+    _in("collectors.shift_start_hour", co.shift_start_hour, 0.0, 24.0)
+    _in("collectors.shift_end_hour", co.shift_end_hour, 0.0, 24.0)
+    if co.shift_end_hour <= co.shift_start_hour:
+        raise ConfigError(f"collectors.shift_end_hour must be after shift_start_hour ({co.shift_start_hour:g}), got {co.shift_end_hour:g}")
+    shift_minutes = (co.shift_end_hour - co.shift_start_hour) * 60
+    _in("collectors.break_minutes", co.break_minutes, 0.0, shift_minutes - 1)
+    _pos("collectors.max_conversations_per_day", co.max_conversations_per_day)
+    _dist("collectors.connected_minutes", co.connected_minutes, low=0.0)
+    _dist("collectors.no_answer_minutes", co.no_answer_minutes, low=0.0)
+    _dist("collectors.skill", co.skill, low=0.0)
+    _dist("collectors.harshness", co.harshness, low=0.0)
+    _pos("collectors.wage_yuan_per_day", co.wage_yuan_per_day, allow_zero=True)
+    _choice("collectors.backlog", co.backlog, BACKLOG_MODES)
+    _pos("collectors.training.cost_yuan_per_agent", co.training.cost_yuan_per_agent, allow_zero=True)
+    _pos("collectors.training.skill_gain", co.training.skill_gain, allow_zero=True)
+
+    cp = s.compliance
+    _in("compliance.window_start_hour", cp.window_start_hour, 0.0, 24.0)
+    _in("compliance.window_end_hour", cp.window_end_hour, 0.0, 24.0)
+    if cp.window_end_hour <= cp.window_start_hour:
+        raise ConfigError(f"compliance.window_end_hour must be after window_start_hour ({cp.window_start_hour:g}), got {cp.window_end_hour:g}")
+    for name in ("max_connected_per_day", "max_unanswered_per_day", "max_attempts_7d", "cooldown_days_after_conversation"):
+        v: Any = getattr(cp, name)
+        if v is not None:
+            _pos(f"compliance.{name}", v, allow_zero=name == "cooldown_days_after_conversation")
+    _pos("compliance.cost_per_complaint_yuan", cp.cost_per_complaint_yuan, allow_zero=True)
+    _pos("compliance.cost_per_breach_yuan", cp.cost_per_breach_yuan, allow_zero=True)
+
+    for name in ("behaviour", "policy"):
+        node = getattr(s, name)
+        if "_target_" not in node:
+            raise ConfigError(f"{name}._target_ is missing: name the class that implements the {name}")
