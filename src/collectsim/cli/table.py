@@ -1,0 +1,78 @@
+"""Readable KPI tables for the terminal."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+from collectsim.metrics import RunResult
+
+SECTIONS: list[tuple[str, list[str]]] = [
+    ("recovery", ["accounts", "exposure_total", "collected_total", "recovery_rate", "net_recovery", "cost_to_collect",
+                  "cure_rate", "cured_30d_rate", "roll_m1_m2", "roll_m2_m3", "roll_m3_writeoff", "writeoff_rate",
+                  "days_to_cure_mean", "discounts_total"]),
+    ("contact funnel", ["attempts_total", "rpc_rate", "ptp_rate", "ptp_kept_rate", "plans_started", "plans_completed",
+                        "lawsuits_filed", "lawsuits_won"]),
+    ("cost (yuan)", ["cost_total", "cost_sms", "cost_voice", "cost_telephony", "cost_collectors", "cost_training",
+                     "cost_letters", "cost_legal", "cost_outsourcing", "cost_regulatory"]),
+    ("borrower stress", ["stress_mean", "stress_peak_mean", "stress_peak_p95", "distress_day_share", "complaints_per_1000",
+                         "contacts_per_account_week"]),
+    ("capacity", ["collector_utilisation", "calls_per_agent_day", "backlog_mean", "backlog_end"]),
+]
+
+SEGMENT_KPIS = ["accounts", "recovery_rate", "cure_rate", "cured_30d_rate", "roll_m1_m2", "writeoff_rate",
+                "ptp_rate", "plans_started", "stress_peak_p95", "complaints_per_1000", "cost_to_collect"]
+
+
+def fmt(v: float) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.0f}"
+    if a >= 100:
+        return f"{v:.1f}"
+    return f"{v:.3f}" if a < 10 else f"{v:.2f}"
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Mean and half-width of the t confidence interval (0 for one value)."""
+    v = values[~np.isnan(values)]
+    if v.size == 0:
+        return float("nan"), float("nan")
+    if v.size == 1:
+        return float(v[0]), 0.0
+    half = stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
+    return float(v.mean()), float(half)
+
+
+def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
+    """The overall KPI table (mean and 95% CI over replications) and per segment/arm."""
+    lines = []
+    r = len(results)
+    head = f"{results[0].info['policy']}: {r} replication{'s' if r > 1 else ''}, seed {results[0].info['seed']}"
+    lines.append(head)
+    rule = [k for k in results[0].kpis if k.startswith(("blocked_", "breaches_"))]
+    for title, keys in [*SECTIONS, ("compliance", rule)]:
+        lines.append(f"\n  {title}")
+        for k in keys:
+            if k not in results[0].kpis:
+                continue
+            m, h = mean_ci(np.array([res.kpis[k] for res in results], dtype=float))
+            ci = f"  ± {fmt(h)}" if r > 1 else ""
+            lines.append(f"    {k:<28}{fmt(m):>16}{ci}")
+    if show_segments and results[0].groups:
+        names = [f"{g['name']}" for g in results[0].groups]
+        width = max(14, *(len(n) + 2 for n in names))
+        lines.append("\n  by segment / arm (mean over replications)")
+        lines.append("    " + f"{'kpi':<24}" + "".join(f"{n:>{width}}" for n in names))
+        for k in SEGMENT_KPIS:
+            vals = []
+            for gi in range(len(names)):
+                vals.append(float(np.nanmean([res.groups[gi][k] for res in results])) if not all(
+                    math.isnan(res.groups[gi][k]) for res in results) else float("nan"))
+            lines.append("    " + f"{k:<24}" + "".join(f"{fmt(v):>{width}}" for v in vals))
+    return "\n".join(lines)
