@@ -70,7 +70,47 @@ def load_scenario(overrides: Sequence[str] = ()) -> Scenario:
 
 
 def _one_line(exc: BaseException) -> str:
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    msg = lines[0] if lines else type(exc).__name__
-    extra = [ln for ln in lines[1:] if ln.startswith(("full_key:", "Available options"))]
-    return " ".join([msg, *extra])
+    """Hydra/OmegaConf composition errors as one line naming the key and what is allowed."""
+    from hydra.errors import MissingConfigException
+
+    if isinstance(exc, MissingConfigException) and exc.options is not None and exc.missing_cfg_file:
+        group, _, option = str(exc.missing_cfg_file).rpartition("/")
+        allowed = [o for o in exc.options if o != "schema"]
+        return f"{group}={option} is not an option of config group '{group}'; allowed: {', '.join(allowed)}"
+    cause = exc.__cause__ or exc
+    text = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
+    full_key = next((ln.split(":", 1)[1].strip() for ln in text if ln.startswith("full_key:")), None)
+    first = text[0] if text else type(exc).__name__
+    if full_key and first.startswith("Key '") and " not in " in first:
+        allowed = _allowed_keys(full_key)
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"{full_key} is not a known key{hint}"
+    if full_key:
+        return f"{full_key}: {first}"
+    return " ".join(ln for ln in (str(exc).splitlines()[:1] + text[:1]) if ln)
+
+
+def _allowed_keys(full_key: str) -> list[str]:
+    """The field names of the schema node that should hold ``full_key``."""
+    import dataclasses
+    import typing
+
+    from collectsim.scenario import Scenario
+
+    node: Any = Scenario
+    parts = full_key.replace("]", "").replace("[", ".").split(".")[:-1]
+    for part in parts:
+        if part.isdigit():
+            continue
+        if not dataclasses.is_dataclass(node):
+            return []
+        tp = typing.get_type_hints(node).get(part)
+        if tp is None:
+            return []
+        while typing.get_origin(tp) is not None and not dataclasses.is_dataclass(tp):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if not args:
+                return []
+            tp = args[0]
+        node = tp
+    return sorted(f.name for f in dataclasses.fields(node)) if dataclasses.is_dataclass(node) else []

@@ -6,9 +6,11 @@ For a borrower in a hardship shock, the collector learns of it with probability
 times ``skill ** hardship_disclosure_skill``, and a plan of ``plan_instalments`` equal
 instalments every ``plan_interval_days`` is set up (interest frozen while it runs).
 Otherwise a settlement offer (if the policy made one with discount ``q``) is accepted
-with probability ``settlement_accept_base + settlement_accept_discount * q``, or the
-borrower promises to pay the balance with probability
-``ptp_base * skill ** ptp_skill_effect * (ability + willingness_eff)``. A promise is
+with probability ``(settlement_accept_base + settlement_accept_discount * q) * ability``,
+or the borrower promises to pay the balance with probability
+``ptp_base * skill ** ptp_skill_effect * ability ** a * willingness_eff ** w``, where
+``a`` and ``w`` are the call channel's ``ability_exp`` and ``willingness_exp``: a soft
+call wins promises from willing borrowers, a firm one from able borrowers. A promise is
 kept with probability::
 
     keep_base + keep_ability * (ability - 0.5) + keep_willingness * (willingness_eff - 0.5)
@@ -55,8 +57,12 @@ def converse(sim: Simulation, idx: np.ndarray, t: np.ndarray, skill: np.ndarray,
         st.plan_adherence[p] = np.clip(cv.plan_adherence_base + cv.plan_adherence_ability * (pf.ability[p] - 0.5), 0.0, 1.0)
     rest = free & ~plan
     offer = rest & (discount > 0)
-    settle = offer & (u_deal < np.clip(cv.settlement_accept_base + cv.settlement_accept_discount * discount, 0.0, 1.0))
-    p_ptp = np.clip(cv.ptp_base * skill ** cv.ptp_skill_effect * (ability + w_eff), 0.0, 1.0)
+    accept = np.clip((cv.settlement_accept_base + cv.settlement_accept_discount * discount) * ability, 0.0, 1.0)
+    settle = offer & (u_deal < accept)
+    ch = sim.sc.channels
+    ab_exp = np.where(soft, ch.soft_call.ability_exp, ch.firm_call.ability_exp)
+    w_exp = np.where(soft, ch.soft_call.willingness_exp, ch.firm_call.willingness_exp)
+    p_ptp = np.clip(cv.ptp_base * skill ** cv.ptp_skill_effect * ability**ab_exp * w_eff**w_exp, 0.0, 1.0)
     ptp = rest & ~offer & (u_deal < p_ptp)
     promise = settle | ptp
     if promise.any():

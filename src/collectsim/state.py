@@ -143,8 +143,10 @@ class AccountState:
         self.in_legal[idx] = False
 
     def accrue_interest(self, idx: np.ndarray, days: float, penalty_multiplier: float) -> None:
-        """Contract plus penalty interest on the outstanding balance for ``days``."""
-        inc = self.balance[idx] * self.pf.daily_rate[idx] * (1.0 + penalty_multiplier) * days
+        """Simple contract plus penalty interest for ``days`` on the overdue principal
+        (the balance, but never on interest already charged: at most the principal)."""
+        base = np.minimum(self.balance[idx], self.pf.principal[idx])
+        inc = base * self.pf.daily_rate[idx] * (1.0 + penalty_multiplier) * days
         self.balance[idx] += inc
         self.interest[idx] += inc
 

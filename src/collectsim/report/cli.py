@@ -1,0 +1,109 @@
+"""The ``collectsim-report`` command: turn a sweep folder into ``report.md``, figures and CSVs.
+
+    collectsim-report multirun/2026-11-29/09-40-00-123456
+    collectsim-report multirun/2026-11-29/09-40-00-123456 --baseline staged --kpis recovery_rate,cure_rate
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from collectsim.errors import ResultsError
+from collectsim.report.compare import HEADLINE_KPIS, comparison_table, paired_differences
+from collectsim.report.gather import Gathered, gather
+from collectsim.report.markdown import write_report, write_tables
+from collectsim.report.plots import make_plots
+
+PROG = "collectsim-report"
+
+
+def _check_kpis(g: Gathered, kpis: Sequence[str] | None) -> list[str]:
+    """The KPIs to show: those asked for (all must exist) or the headline ones present."""
+    if kpis is None:
+        return [k for k in HEADLINE_KPIS if k in g.kpi_names]
+    unknown = [k for k in kpis if k not in g.kpi_names]
+    if unknown:
+        raise ResultsError(f"unknown KPI(s) {', '.join(unknown)} in {g.sweep_dir}; "
+                           f"available: {', '.join(g.kpi_names)}")
+    return list(kpis)
+
+
+def build_report(sweep_dir: str | Path, baseline: str = "soft_first",
+                 kpis: Sequence[str] | None = None) -> tuple[Path, Gathered, list[str]]:
+    """Gather a sweep and write ``report.md``, the PNGs and the CSVs into it.
+
+    Returns
+    -------
+    report : path of ``report.md``.
+    gathered : the gathered sweep (failed jobs in ``gathered.failed``).
+    notes : remarks on the comparison (e.g. cells without a baseline).
+
+    Raises
+    ------
+    ResultsError
+        When the folder is missing, not a sweep, has no successful job, or a KPI is unknown.
+    """
+    g = gather(sweep_dir)
+    shown = _check_kpis(g, kpis)
+    comparison = comparison_table(g)
+    paired = paired_differences(g, baseline=baseline)
+    figures = make_plots(g, g.sweep_dir)
+    write_tables(g, comparison, paired, g.sweep_dir)
+    report = write_report(g, comparison, paired, figures, g.sweep_dir, shown)
+    return report, g, paired.notes
+
+
+def make_report(sweep_dir: str | Path, baseline: str = "soft_first", kpis: Sequence[str] | None = None) -> Path:
+    """Write the report of a sweep folder into it and return the path of ``report.md``.
+
+    Parameters
+    ----------
+    sweep_dir : a Hydra multirun folder.
+    baseline : policy the other cells are compared with.
+    kpis : KPIs shown in the report's tables (default: the headline KPIs).
+
+    Raises
+    ------
+    ResultsError
+        When the folder is missing, not a sweep, or has no successful job.
+    """
+    return build_report(sweep_dir, baseline, kpis)[0]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description="Write report.md, figures and CSV tables for a collectsim "
+                                "sweep (a Hydra multirun folder) into that folder.")
+    p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="the sweep folder, e.g. multirun/2026-11-29/09-40-00-123456")
+    p.add_argument("--baseline", default="soft_first", metavar="POLICY",
+                   help="policy every other cell is compared with (default: soft_first)")
+    p.add_argument("--kpis", default=None, metavar="K1,K2",
+                   help="comma-separated KPIs for the report's tables (default: the headline KPIs)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``collectsim-report`` console script; returns 0 or exits with status 2."""
+    args = _parser().parse_args(argv)
+    kpis = [k.strip() for k in args.kpis.split(",") if k.strip()] if args.kpis is not None else None
+    try:
+        report, g, notes = build_report(args.sweep_dir, baseline=args.baseline, kpis=kpis)
+    except ResultsError as exc:
+        print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"report written to {report}")
+    for note in notes:
+        print(f"note: {note}")
+    if g.failed:
+        print(f"{len(g.failed)} failed job(s), left out of the report:")
+        for f in g.failed:
+            print(f"  {f.folder} ({f.cell}): {f.error}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+__all__ = ["build_report", "main", "make_report"]

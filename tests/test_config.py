@@ -1,0 +1,83 @@
+"""Every config option composes and builds; bad input fails early, naming the key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from collectsim import ConfigError, load_scenario
+from collectsim.config import config_dir
+from collectsim.engine import build_plugins
+
+GROUPS = ["simulation", "portfolio", "behaviour", "stress", "conversation", "channels", "collectors", "compliance", "policy"]
+
+
+def options():
+    for group in GROUPS:
+        for path in sorted((config_dir() / group).glob("*.yaml")):
+            yield group, path.stem
+
+
+@pytest.mark.parametrize(("group", "option"), list(options()))
+def test_every_option_composes_and_builds(group: str, option: str) -> None:
+    sc = load_scenario([f"{group}={option}"])
+    behaviour, policy = build_plugins(sc)
+    assert hasattr(behaviour, "advance") and hasattr(policy, "decide")
+    if group == "policy":
+        assert policy.name == option or option == "champion_challenger"
+
+
+BAD = [
+    (["portfolio.segments.0.share=1.3"], "portfolio.segments[0].share must be in [0, 1], got 1.3"),
+    (["portfolio.segments.0.share=0.5"], "portfolio.segments shares must sum to 1"),
+    (["collectors.size=-3"], "collectors.size must be > 0, got -3"),
+    (["collectors.size=0"], "collectors.size must be > 0, got 0"),
+    (["collectors.size=abc"], "collectors.size"),
+    (["collectors.sizee=3"], "collectors.sizee is not a known key; allowed keys:"),
+    (["policy=nope"], "policy=nope is not an option of config group 'policy'; allowed: champion_challenger, do_nothing"),
+    (["compliance=foo"], "allowed: china_2025, none, reg_f"),
+    (["portfolio.score_auc=0.5"], "portfolio.score_auc must be in (0.5, 1), got 0.5"),
+    (["portfolio.score_auc=1.0"], "portfolio.score_auc must be in (0.5, 1)"),
+    (["simulation.horizon_days=0"], "simulation.horizon_days must be > 0, got 0"),
+    (["portfolio.arrival=trickle"], "portfolio.arrival must be one of cohort, stream, got 'trickle'"),
+    (["collectors.backlog=keep"], "collectors.backlog must be one of carry, drop"),
+    (["collectors.shift_end_hour=8"], "collectors.shift_end_hour must be after shift_start_hour"),
+    (["compliance.window_end_hour=7"], "compliance.window_end_hour must be after window_start_hour"),
+    (["behaviour.kappa=-1"], "behaviour.kappa must be > 0, got -1"),
+    (["+behaviour.colour=1"], "behaviour.colour is not a known key"),
+    (["policy._target_=os.system"], "outside the allowed packages"),
+    (["policy._target_=collectsim.nothing.Here"], "cannot be imported"),
+    (["policy.stages.0.actions.0.action=email"], "policy.stages[0].actions[0].action must be one of sms, voice"),
+    (["policy.stages.1.dpd_from=20"], "policy.stages overlap"),
+    (["policy.queue_order=random"], "policy.queue_order must be one of fifo, balance_desc"),
+    (["portfolio.segments.0.ability.kind=gamma"], "portfolio.segments[0].ability.kind must be one of"),
+    (["portfolio.segments.0.ability.a=-2"], "beta parameters a and b must be > 0"),
+    (["channels.sms.complaint_prob=2"], "channels.sms.complaint_prob must be in [0, 1], got 2"),
+    (["conversation.plan_instalments=0"], "conversation.plan_instalments must be > 0"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD)
+def test_bad_input_is_rejected_naming_the_key(overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        build_plugins(load_scenario(overrides))
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_cli_bad_input_prints_one_line_without_traceback(tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("collectsim")
+    proc = subprocess.run([str(exe), "collectors.size=-1"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert lines == ["collectsim: error: collectors.size must be > 0, got -1"]
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_allowed_packages_can_be_extended(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLLECTSIM_ALLOWED_PACKAGES", "tests")
+    with pytest.raises(ConfigError, match="cannot be imported"):
+        build_plugins(load_scenario(["policy._target_=tests.no_such_module.Policy"]))
