@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from collectsim.cli.results import write_job, write_results, versions
 from collectsim.cli.schema import register_schemas
+from collectsim.cli.sweep_progress import report_job_done
 from collectsim.cli.table import kpi_report
 from collectsim.config import config_dir, load_scenario, scenario_from_config
 from collectsim.engine import build_plugins, run, stderr_progress
@@ -64,9 +65,10 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | None:
         print(f"collectsim: error in {cell}: {exc}", file=sys.stderr)
         if not multirun:
             raise SystemExit(2) from None
+        report_job_done(Path(hc.sweep.dir), cell, int(cfg.get("replications") or 0), job["wall_seconds"], ok=False)
         return None
     if multirun:
-        print(f"[job {hc.job.num}] {cell}: {reps} replication(s) in {job['wall_seconds']:.1f} s", file=sys.stderr, flush=True)
+        report_job_done(Path(hc.sweep.dir), cell, reps, job["wall_seconds"], ok=True)
     else:
         print(kpi_report(results, show_segments=bool(cfg.get("show_segments", True))))
         print(f"\nresults written to {out_dir}")

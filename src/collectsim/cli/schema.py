@@ -40,7 +40,14 @@ def mutable(cls: type) -> type:
             fields.append((f.name, tp, dataclasses.field(default=f.default)))
         else:
             fields.append((f.name, tp))
-    return dataclasses.make_dataclass(cls.__name__, fields)
+    name = f"{cls.__name__}Schema"
+    new = dataclasses.make_dataclass(name, fields)
+    # Importable by name, so a launcher that pickles configs (joblib, Ray) finds the
+    # class by reference in its workers instead of rebuilding it by value.
+    new.__module__ = __name__
+    new.__qualname__ = name
+    globals()[name] = new
+    return new
 
 
 def _swap(tp: Any) -> Any:
@@ -56,6 +63,12 @@ def _swap(tp: Any) -> Any:
     if tp is dict or origin is dict:
         return typing.Any
     return tp
+
+
+# Build every schema class at import time, so workers that unpickle a config can
+# import them from this module.
+for _cls in GROUP_SCHEMAS.values():
+    mutable(_cls)
 
 
 @cache
