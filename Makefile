@@ -17,13 +17,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/collectsim
+	$(BIN)/collectsim experiment=soft_vs_escalation
+	@echo
+	@echo "Report: experiments/soft_vs_escalation/report.md (the sweep's raw results are under multirun/soft_vs_escalation/)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -160,11 +160,14 @@ def paired_differences(g: Gathered, baseline: str = "soft_first", kpis: list[str
     for cell, bcell in mapping.items():
         ch = _by_pair(overall[overall["cell"] == cell], names, labels[cell], notes)
         bs = _by_pair(overall[overall["cell"] == bcell], names, labels[bcell], notes)
-        joined = ch.join(bs, how="inner", lsuffix="_c", rsuffix="_b")
+        joined = ch.add_suffix("_c").join(bs.add_suffix("_b"), how="inner")
         unmatched = len(ch) + len(bs) - 2 * len(joined)
         if joined.empty:
             notes.append(f"{labels[cell]}: no replication shares a seed and index with {labels[bcell]}, not compared")
             continue
+        if len(joined) < 2:
+            notes.append(f"{labels[cell]}: only {len(joined)} paired replication, so no confidence interval "
+                         "(run replications>=2 for verdicts)")
         if unmatched:
             notes.append(f"{labels[cell]}: {unmatched} replication(s) without a partner in the other cell left out")
         diffs = pd.DataFrame({k: joined[f"{k}_c"].to_numpy(float) - joined[f"{k}_b"].to_numpy(float) for k in names},

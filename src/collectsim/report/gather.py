@@ -12,6 +12,7 @@ Only JSON, CSV and YAML are read (never pickle); nothing here imports simpy.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -27,8 +28,9 @@ from collectsim.errors import ResultsError
 META_COLUMNS = ("cell", "policy", "replication", "seed", "group", "name")
 #: Columns every ``series.csv`` must have.
 SERIES_COLUMNS = ("cell", "replication", "day", "collected_cum", "outstanding", "open_accounts", "stress_mean", "backlog")
-#: Override keys that do not define a cell (they are excluded from Hydra's override_dirname).
-NON_CELL_KEYS = frozenset({"seed", "replications", "show_segments"})
+#: Override keys that do not define a cell (excluded from Hydra's override_dirname by
+#: ``conf/config.yaml``); a sweep's ``multirun.yaml`` may add more.
+NON_CELL_KEYS = frozenset({"seed", "replications", "show_segments", "baseline", "experiment", "study"})
 #: Columns the gatherer adds to the tidy table besides the override keys.
 ADDED_COLUMNS = ("job", "label", "policy_name")
 
@@ -67,6 +69,9 @@ class Gathered:
     failed : jobs without usable results, in folder order.
     jobs : ``job.json`` of each successful job, with its ``folder`` added.
     override_keys : keys that define the cells, ``"policy"`` first.
+    varying_keys : the override keys other than policy whose value differs between
+        jobs; the labels show the policy and these.
+    common : overrides every successful job shares (not repeated in the labels).
     kpi_names : KPI columns of :attr:`kpis`, in file order.
     multirun : the sweep's ``multirun.yaml`` (empty when absent or unreadable).
     """
@@ -79,6 +84,8 @@ class Gathered:
     override_keys: list[str]
     kpi_names: list[str]
     multirun: dict[str, Any] = field(default_factory=dict)
+    varying_keys: list[str] = field(default_factory=list)
+    common: dict[str, str] = field(default_factory=dict)
 
     def cells(self) -> pd.DataFrame:
         """One row per cell, in sweep order: ``cell``, ``label`` and the override keys."""
@@ -94,18 +101,18 @@ class _BadJob(Exception):
     """A job folder whose results cannot be used (the message says why)."""
 
 
-def parse_override(text: str) -> tuple[str, str] | None:
+def parse_override(text: str, exclude: frozenset[str] | set[str] = NON_CELL_KEYS) -> tuple[str, str] | None:
     """Split a Hydra override ``key=value`` into ``(key, value)``.
 
     Leading ``+``/``++`` are dropped and a deletion ``~key`` gets the value
-    ``"(deleted)"``. Keys that do not define a cell (seed, replications,
-    show_segments, ``hydra.*``) give ``None``.
+    ``"(deleted)"``. Keys that do not define a cell (those in ``exclude``, e.g.
+    seed and replications, and ``hydra.*``) give ``None``.
     """
     text = text.strip()
     deleted = text.startswith("~")
     key, _, value = text.lstrip("+~").partition("=")
     key = key.strip()
-    if not key or key in NON_CELL_KEYS or key.startswith("hydra.") or key == "hydra":
+    if not key or key in exclude or key.startswith("hydra.") or key == "hydra":
         return None
     return key, ("(deleted)" if deleted else value.strip())
 
@@ -173,13 +180,13 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> pd.DataFrame:
     return df
 
 
-def _cell_from_hydra(job_dir: Path) -> str:
+def _cell_from_hydra(job_dir: Path, exclude: frozenset[str] | set[str]) -> str:
     """Best-effort cell name of a killed job, from ``.hydra/overrides.yaml``."""
     try:
         import yaml
 
         items = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text(encoding="utf-8"))
-        pairs = sorted(p for p in (parse_override(str(o)) for o in items or []) if p)
+        pairs = sorted(p for p in (parse_override(str(o), exclude) for o in items or []) if p)
         return ",".join(f"{k}={v}" for k, v in pairs) or "default"
     except Exception:  # noqa: BLE001 - only used to name a failed job
         return "?"
@@ -246,6 +253,18 @@ def gather(sweep_dir: str | Path) -> Gathered:
             hint = "; it holds sweep folders, pass one of them"
         raise ResultsError(f"{root} is not a sweep folder (no job subfolders with .hydra/ or job.json){hint}")
 
+    multirun: dict[str, Any] = {}
+    try:
+        import yaml
+
+        loaded = yaml.safe_load((root / "multirun.yaml").read_text(encoding="utf-8"))
+        multirun = loaded if isinstance(loaded, dict) else {}
+    except Exception:  # noqa: BLE001 - multirun.yaml is optional
+        multirun = {}
+    exclude = set(NON_CELL_KEYS)
+    with contextlib.suppress(KeyError, AttributeError, TypeError):
+        exclude |= {str(k) for k in multirun["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"] or []}
+
     failed: list[FailedJob] = []
     jobs: list[dict[str, Any]] = []
     kpi_parts: list[pd.DataFrame] = []
@@ -260,10 +279,10 @@ def gather(sweep_dir: str | Path) -> Gathered:
             try:
                 cell = str(json.loads((d / "job.json").read_text(encoding="utf-8")).get("cell") or "?")
             except Exception:  # noqa: BLE001 - only used to name the failed job
-                cell = _cell_from_hydra(d)
+                cell = _cell_from_hydra(d, exclude)
             failed.append(FailedJob(folder=d.name, cell=cell, error=str(exc)))
             continue
-        ov = dict(p for p in (parse_override(str(o)) for o in job.get("overrides") or []) if p)
+        ov = dict(p for p in (parse_override(str(o), exclude) for o in job.get("overrides") or []) if p)
         overrides_by_job.append(ov)
         jobs.append({**job, "folder": d.name})
         kpi_names += [c for c in kpis.columns if c not in META_COLUMNS and c not in kpi_names]
@@ -282,11 +301,14 @@ def gather(sweep_dir: str | Path) -> Gathered:
     for ov in overrides_by_job:
         keys += [k for k in ov if k not in keys]
     for part, ov in zip(kpi_parts, overrides_by_job, strict=True):
-        run_policy = str(part["policy_name"].iloc[0]).split("(")[0]
-        ov.setdefault("policy", run_policy)
+        ov.setdefault("policy", str(part["policy_name"].iloc[0]).split("(")[0])
+    values = {k: {ov.get(k, "") for ov in overrides_by_job} for k in keys}
+    varying = [k for k in keys[1:] if len(values[k]) > 1]
+    common = {k: next(iter(v)) for k, v in values.items() if k != "policy" and len(v) == 1 and "" not in v}
+    for part, ov in zip(kpi_parts, overrides_by_job, strict=True):
         for k in keys:
             part[k] = ov.get(k, "")
-        part["label"] = cell_label({k: ov.get(k, "") for k in keys}, ov["policy"])
+        part["label"] = cell_label({k: ov.get(k, "") for k in varying}, ov["policy"])
     kpis_df = pd.concat(kpi_parts, ignore_index=True)
     # Label clashes (e.g. two cells whose overrides differ only in spelling) fall back to the cell.
     clash = kpis_df.groupby("label")["cell"].nunique()
@@ -299,16 +321,9 @@ def gather(sweep_dir: str | Path) -> Gathered:
     series_df = pd.concat(series_parts, ignore_index=True)
     series_df.insert(2, "label", series_df["job"].map(labels))
 
-    multirun: dict[str, Any] = {}
-    try:
-        import yaml
-
-        loaded = yaml.safe_load((root / "multirun.yaml").read_text(encoding="utf-8"))
-        multirun = loaded if isinstance(loaded, dict) else {}
-    except Exception:  # noqa: BLE001 - multirun.yaml is informative only
-        multirun = {}
     return Gathered(sweep_dir=root, kpis=kpis_df, series=series_df, failed=failed, jobs=jobs,
-                    override_keys=keys, kpi_names=[c for c in kpi_names if c not in front], multirun=multirun)
+                    override_keys=keys, kpi_names=[c for c in kpi_names if c not in front], multirun=multirun,
+                    varying_keys=varying, common=common)
 
 
 __all__ = ["FailedJob", "Gathered", "cell_label", "gather", "job_folders", "parse_override"]

@@ -25,8 +25,8 @@ FIGURES = {
     "recovery_vs_stress": ("Recovery against debtor stress",
                            "One point per cell: mean recovery_rate against mean stress_peak_p95, with 95% CI bars; "
                            "the marker area grows with mean cost_total. The dashed line joins the Pareto front: cells "
-                           "that no other cell beats on both (higher recovery and lower stress). Cells off the front "
-                           "are beaten on both by some cell on it."),
+                           "that no other cell beats (at least as much recovery and at most as much stress, better on "
+                           "one). Every cell off the front is beaten by some cell on it."),
     "recovery_curves": ("Recovery curves",
                         "Cumulative amount collected divided by the exposure, by day: mean across replications with "
                         "a 95% band for that mean. A curve that rises earlier collects sooner."),
@@ -100,14 +100,16 @@ def _what_was_run(g: Gathered) -> list[str]:
     task = ((g.multirun.get("hydra") or {}).get("overrides") or {}).get("task") if g.multirun else None
     if task:
         lines += [f"Command: `collectsim -m {' '.join(str(t) for t in task)}`", ""]
+    common = ", ".join(f"`{k}={v}`" for k, v in g.common.items())
     lines += [
         f"- {len(cells)} cell(s) from {n_jobs} job(s): {len(g.jobs)} succeeded, {len(g.failed)} failed",
+        *([f"- settings shared by every cell: {common}"] if common else []),
         f"- replications: {rep_text}; base seed(s): {seeds} (replication k of every cell uses the same "
         "random streams, so cells are compared under common random numbers)",
         f"- collectsim version: {', '.join(versions)}; total simulation wall time {wall_s:,.1f} s",
         "",
     ]
-    others = [k for k in g.override_keys if k != "policy"]
+    others = g.varying_keys
     rows = []
     for i, r in cells.iterrows():
         jobs = ", ".join(sorted(ov.loc[ov["cell"] == r["cell"], "job"].unique(), key=lambda s: (len(s), s)))
@@ -162,20 +164,19 @@ def _paired(paired: Paired, kpis: Sequence[str]) -> list[str]:
               "higher/lower: the same for KPIs with no good direction; not distinguishable: the interval "
               "contains 0.", ""]
     order = {k: i for i, k in enumerate(kpis)}
-    for cell, sub in t.groupby("cell", sort=False):
+    for _cell, sub in t.groupby("cell", sort=False):
         sub = sub.sort_values("kpi", key=lambda s: s.map(order))
         head = sub.iloc[0]
         counts = sub["verdict"].value_counts()
-        summary = ", ".join(f"{v} on {int(counts.get(v, 0))}" for v in ("better", "worse", "not distinguishable")
-                            if counts.get(v, 0))
+        summary = ", ".join(f"{v} on {int(counts[v])}" for v in
+                            ("better", "worse", "higher", "lower", "not distinguishable") if counts.get(v, 0))
         lines += [f"### {head['label']} vs {head['baseline_label']}", "",
                   f"{summary} of {len(sub)} KPI(s); {int(sub['n'].max())} paired replication(s).", ""]
         rows = []
         for _, r in sub.iterrows():
-            d = _decimals(float(r["diff_half_width"]))
             pct_txt = "n/a" if not np.isfinite(r["diff_pct"]) else f"{r['diff_pct']:+.1f}%"
             v = r["verdict"]
-            rows.append([r["kpi"] + _arrow(r["kpi"]), fmt_number(float(r["baseline_mean"]), d),
+            rows.append([r["kpi"] + _arrow(r["kpi"]), fmt_number(float(r["baseline_mean"])),
                          fmt_ci(float(r["diff_mean"]), float(r["diff_half_width"]), signed=True), pct_txt,
                          f"**{v}**" if v in ("better", "worse") else v, int(r["n"])])
         lines += _table(["KPI", f"{paired.baseline} mean", "difference", "change", "verdict", "n"], rows, "lrrrlr")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
@@ -26,10 +27,10 @@ DPI = 100
 _NOT_CHANNELS = frozenset({"cost_total", "cost_to_collect"})
 
 
-def _figure(ncols: int = 1, **kw: object) -> tuple[Figure, np.ndarray]:
+def _figure(ncols: int = 1, sharey: bool = False, width_ratios: list[float] | None = None) -> tuple[Figure, np.ndarray]:
     fig = Figure(figsize=FIGSIZE_IN, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(1, ncols, squeeze=False, **kw)[0]
+    axes = fig.subplots(1, ncols, squeeze=False, sharey=sharey, width_ratios=width_ratios)[0]
     return fig, axes
 
 
@@ -38,7 +39,7 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
-def _colours(n: int) -> list[tuple[float, ...]]:
+def _colours(n: int) -> list[tuple[float, float, float, float]]:
     cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
     return [cmap(i % cmap.N) for i in range(n)]
 
@@ -77,16 +78,30 @@ def _stats(g: Gathered, kpi: str) -> pd.DataFrame:
 
 
 def pareto_front(x_lower: np.ndarray, y_higher: np.ndarray) -> np.ndarray:
-    """Indices of the points no other point beats (lower x and higher y), by increasing x."""
+    """Indices of the points no other point beats (x no higher and y no lower, one of
+    them strictly), sorted by increasing x then decreasing y."""
     x, y = np.asarray(x_lower, float), np.asarray(y_higher, float)
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    order = ok[np.lexsort((-y[ok], x[ok]))]
-    front, best = [], -np.inf
-    for i in order:
-        if y[i] > best:
-            front.append(i)
-            best = y[i]
-    return np.asarray(front, dtype=int)
+    front = [i for i in ok
+             if not any(x[j] <= x[i] and y[j] >= y[i] and (x[j] < x[i] or y[j] > y[i]) for j in ok)]
+    return np.asarray(sorted(front, key=lambda i: (x[i], -y[i])), dtype=int)
+
+
+def _clusters(x: np.ndarray, y: np.ndarray, idx: np.ndarray, ax_range: tuple[float, float],
+              share: tuple[float, float] = (0.3, 0.08)) -> list[list[int]]:
+    """Group the points ``idx`` whose labels would overlap: within ``share`` of the axis
+    ranges in both x and y (a label is much wider than it is tall)."""
+    xr, yr = (r if r > 0 else 1.0 for r in ax_range)
+    groups: list[list[int]] = []
+    for i in idx:
+        for grp in groups:
+            j = grp[0]
+            if abs(x[i] - x[j]) <= share[0] * xr and abs(y[i] - y[j]) <= share[1] * yr:
+                grp.append(int(i))
+                break
+        else:
+            groups.append([int(i)])
+    return groups
 
 
 def plot_recovery_vs_stress(g: Gathered, out_dir: Path) -> Path | None:
@@ -102,27 +117,32 @@ def plot_recovery_vs_stress(g: Gathered, out_dir: Path) -> Path | None:
     n = len(rec)
     fig, (ax,) = _figure()
     cols = _colours(n)
+    handles = []
     for i in range(n):
         ax.errorbar(x[i], y[i], xerr=np.nan_to_num(stress["half_width"][i]), yerr=np.nan_to_num(rec["half_width"][i]),
                     fmt="none", ecolor=cols[i], elinewidth=1, capsize=2, alpha=0.8)
         ax.scatter(x[i], y[i], s=sizes[i], color=cols[i], alpha=0.75, edgecolor="black", linewidth=0.5, zorder=3)
+        handles.append(Line2D([], [], marker="o", linestyle="", color=cols[i], markeredgecolor="black",
+                              markeredgewidth=0.5, markersize=6, label=_wrap(rec["label"][i], 24)))
     front = pareto_front(x, y)
-    if front.size:
-        ax.plot(x[front], y[front], color="black", linestyle="--", linewidth=1, zorder=2,
-                label="Pareto front (lower stress, higher recovery)")
     fs = _fontsize(n)
-    labelled = range(n) if n <= 12 else front
-    for i in labelled:
-        weight = "bold" if i in set(front.tolist()) else "normal"
-        ax.annotate(_wrap(rec["label"][i], 22), (x[i], y[i]), xytext=(6, 4), textcoords="offset points",
-                    fontsize=fs, fontweight=weight)
-    ax.set_xlabel("stress_peak_p95 (95th percentile of peak stress, lower is better)")
-    ax.set_ylabel("recovery_rate (collected / exposure)")
-    ax.set_title("Recovery against debtor stress, per cell (bars: 95% CI; area: mean cost_total)", fontsize=9)
-    ax.margins(0.15)
-    ax.grid(alpha=0.3)
     if front.size:
-        ax.legend(fontsize=7, loc="best")
+        ax.plot(x[front], y[front], color="black", linestyle="--", linewidth=1, zorder=2)
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1, label="Pareto front"))
+        ax.margins(0.12)
+        ax.autoscale_view()
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        rng = (x1 - x0, y1 - y0)
+        for grp in _clusters(x, y, front, rng):
+            text = "\n".join(_wrap(rec["label"][i], 26) for i in grp)
+            ax.annotate(text, (x[grp[0]], y[grp[0]]), xytext=(7, 5), textcoords="offset points", fontsize=fs,
+                        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "linewidth": 0})
+    ax.set_xlabel("stress_peak_p95 (95th percentile of peak stress; lower is better)", fontsize=8)
+    ax.set_ylabel("recovery_rate (collected / exposure)", fontsize=8)
+    ax.set_title("Recovery against debtor stress (bars: 95% CI; marker area: mean cost_total)", fontsize=9)
+    ax.margins(0.12)
+    ax.grid(alpha=0.3)
+    ax.legend(handles=handles, fontsize=fs - 0.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _save(fig, out_dir / "recovery_vs_stress.png")
 
 
@@ -209,7 +229,8 @@ def plot_cost_breakdown(g: Gathered, out_dir: Path) -> Path | None:
     ax.set_xlabel("mean cost per replication (yuan)")
     ax.set_title("Cost breakdown by channel, per cell", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right", title="channel", title_fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), title="channel", title_fontsize=7,
+              frameon=False)
     return _save(fig, out_dir / "cost_breakdown.png")
 
 
@@ -230,6 +251,7 @@ def plot_capacity(g: Gathered, out_dir: Path) -> Path | None:
         ax.barh(pos, st["mean"].fillna(0.0), xerr=st["half_width"].fillna(0.0), color=cols, height=0.6,
                 error_kw={"elinewidth": 1, "capsize": 2})
         ax.set_xlabel(k, fontsize=8)
+        ax.set_xlim(left=0.0, right=None if np.nanmax(np.abs(st["mean"].fillna(0.0))) > 0 else 1.0)
         ax.grid(axis="x", alpha=0.3)
         ax.set_yticks(pos, [] if ax is not axes[0] else [_wrap(lbl, 20) for lbl in cells["label"]],
                       fontsize=_fontsize(len(cells)))
@@ -241,7 +263,8 @@ def plot_capacity(g: Gathered, out_dir: Path) -> Path | None:
                 m = mean.loc[cell]
                 ax.plot(m.index.to_numpy(float), m.to_numpy(float), color=cols[i], linewidth=1.2)
         ax.set_xlabel("day", fontsize=8)
-        ax.set_ylabel("calls waiting (backlog)", fontsize=8)
+        ax.set_ylabel("calls waiting (backlog), mean by day", fontsize=8)
+        ax.set_ylim(bottom=0.0, top=None if float(mean.max()) > 0 else 1.0)
         ax.grid(alpha=0.3)
     fig.suptitle("Collector capacity per cell (colours as in the bars; bars: mean with 95% CI)", fontsize=9)
     return _save(fig, out_dir / "capacity.png")
