@@ -28,9 +28,22 @@ MIN_PER_DAY = 1440.0
 class WorkQueue:
     """A heap of pending calls ordered by policy key, then arrival order."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: simpy.Environment | None = None) -> None:
         self.heap: list[tuple[float, int, int, int, float]] = []
         self.seq = 0
+        self.env = env
+        self._wake: simpy.Event | None = None
+
+    def wakeup(self) -> simpy.Event:
+        """An event that fires when calls are next pushed (idle agents wait on it)."""
+        assert self.env is not None
+        if self._wake is None or self._wake.triggered:
+            self._wake = self.env.event()
+        return self._wake
+
+    def _notify(self) -> None:
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
 
     def push_many(self, keys: np.ndarray, idx: np.ndarray, action: np.ndarray, discount: np.ndarray) -> None:
         seq0 = self.seq
@@ -42,6 +55,8 @@ class WorkQueue:
         else:
             for it in items:
                 heapq.heappush(self.heap, it)
+        if items:
+            self._notify()
 
     def pop(self) -> tuple[float, int, int, int, float] | None:
         return heapq.heappop(self.heap) if self.heap else None
@@ -93,7 +108,7 @@ class CollectorPool:
         self.cfg = cfg
         self.state = state
         self.compliance = compliance
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(env)
         self.rng = rng
         n = cfg.size
         gain = cfg.training.skill_gain if cfg.training.enabled else 0.0
@@ -114,16 +129,25 @@ class CollectorPool:
             end = min(end, compliance.cfg.window_end_hour)
         self.shift_start = start / 24.0
         self.shift_end = end / 24.0 - cfg.break_minutes / MIN_PER_DAY
+        # A round-the-clock team (shift 0-24, no break, not clipped by a calling
+        # window) works continuously: calls may run across midnight. This is the
+        # M/M/c configuration used to validate the pool against queueing theory.
+        self.continuous = start == 0.0 and end == 24.0 and cfg.break_minutes == 0
         self.available_minutes = max(self.shift_end - self.shift_start, 0.0) * MIN_PER_DAY
         self.active = True
         # Call log (flat lists, turned into arrays by the engine once per day).
         self.log: dict[str, list[Any]] = {k: [] for k in ("idx", "time", "action", "connected", "skill", "stress", "discount")}
         self.busy_minutes = 0.0
-        self.agent_days = 0
+        self.duty_days = 0  # days the team was on duty (set by the engine)
         self.calls = 0
         self.conversations = 0
         self.shift_log: list[tuple[int, int, float, float, float, int]] = []  # (day, agent, start, end, last_end, conversations)
         self.keep_shift_log = False
+
+    @property
+    def agent_days(self) -> int:
+        """Agent-days on duty (paid): team size x days on duty."""
+        return self.cfg.size * self.duty_days
 
     def start(self) -> None:
         for k in range(self.cfg.size):
@@ -132,7 +156,7 @@ class CollectorPool:
     def _agent(self, k: int) -> Generator[simpy.Event, Any, None]:
         env, st, comp, q, log = self.env, self.state, self.compliance, self.queue, self.log
         skill, harsh = float(self.skill_mult[k]), float(self.harshness[k])
-        cap = self.cfg.max_conversations_per_day
+        cap = math.inf if self.continuous else self.cfg.max_conversations_per_day
         status, pending = st.status, st.pending_call
         in_legal, outsourced, plan_active, promise_due = st.in_legal, st.outsourced, st.plan_active, st.promise_due
         stress, stress_t, peak, decay = st.stress, st.stress_t, st.stress_peak, st.decay
@@ -140,17 +164,22 @@ class CollectorPool:
         ce = self.contact_effect
         while self.active:
             day = math.floor(env.now + 1e-12)
-            start, end = day + self.shift_start, day + self.shift_end
+            if self.continuous:
+                start, end = env.now, math.inf
+            else:
+                start, end = day + self.shift_start, day + self.shift_end
             if env.now < start:
                 yield env.timeout(start - env.now)
             if not self.active:
                 return
-            self.agent_days += 1
             convs = 0
             while env.now < end and convs < cap:
                 item = q.pop()
                 if item is None:
-                    break
+                    # Idle: wait for new calls or the end of the shift.
+                    wake = q.wakeup()
+                    yield wake if end == math.inf else env.any_of([wake, env.timeout(end - env.now)])
+                    continue
                 i = item[2]
                 pending[i] = False
                 if status[i] != OPEN or in_legal[i] or outsourced[i] or plan_active[i] or promise_due[i] < math.inf:

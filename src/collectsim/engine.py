@@ -177,6 +177,9 @@ class Simulation:
         st.broken_flag[:] = False
         st.failed_streak[req.idx[np.isin(req.action, [int(Action.LEGAL_WARNING), int(Action.LAWSUIT)])]] = 0
         self._execute(req, view, d)
+        # The team is on duty (and paid) on every day that starts with calls to make.
+        if self.pool.queue and st.pending_call.any():
+            self.pool.duty_days += 1
 
     def view(self, d: int) -> AccountView:
         st, pf = self.st, self.pf
@@ -327,12 +330,12 @@ class Simulation:
         backlog = int((st.pending_call & (st.status == OPEN)).sum())
         ser = self.series
         ser["day"].append(d + 1)
-        ser["collected_cum"].append(float(st.collected.sum() + st.sale_proceeds.sum()))
-        ser["outstanding"].append(float(st.balance.sum()))
+        m = pf.measured  # the series, like the KPIs, leave out warm-up arrivals
+        ser["collected_cum"].append(float(st.collected[m].sum() + st.sale_proceeds[m].sum()))
+        ser["outstanding"].append(float(st.balance[m].sum()))
         ser["open_accounts"].append(float(open_idx.size))
         ser["stress_mean"].append(float(s.mean()) if s.size else 0.0)
         ser["backlog"].append(float(backlog))
-        del pf
 
     def _collect_events(self) -> dict[str, np.ndarray]:
         parts = self._events + [self.pool.take_log()]
@@ -353,9 +356,9 @@ class Simulation:
             live = st.status[idx] == OPEN
             idx, t, frac = idx[live], t[live], frac[live]
             amount = np.where(frac >= 1.0, st.balance[idx], frac * st.balance[idx])
-            cured = st.pay(idx, amount, t)
-            # Paid by the borrower's own repayment: the behaviour closed it already.
-            del cured
+            st.repayments[idx] += 1
+            # A full repayment closes the account; the behaviour model knows already.
+            st.pay(idx, amount, t)
 
     def _apply_contacts(self, ev: dict[str, np.ndarray]) -> None:
         """Apply one contact per account (the accounts' k-th contacts of the day)."""
@@ -470,11 +473,13 @@ def run(scenario: Scenario, replication: int = 0, *, progress: Progress | None =
 def stderr_progress(every_seconds: float = 2.0) -> Progress:
     """A progress callback printing the simulated day and open accounts to stderr."""
     last = [_time.perf_counter()]
+    printed = [False]
 
     def report(day: int, last_day: int, open_accounts: int) -> None:
         now = _time.perf_counter()
-        if now - last[0] >= every_seconds or day + 1 == last_day:
+        if now - last[0] >= every_seconds or (day + 1 == last_day and printed[0]):
             last[0] = now
+            printed[0] = True
             print(f"  day {day + 1}/{last_day}  open accounts {open_accounts:,}", file=sys.stderr, flush=True)
 
     return report

@@ -35,6 +35,8 @@ class AccountState:
         self.sale_proceeds = np.zeros(n)
         self.close_time = np.full(n, np.nan)
         self.cure_time = np.full(n, np.nan)
+        self.first_payment_time = np.full(n, np.nan)
+        self.repayments = np.zeros(n, dtype=np.int32)  # borrower-initiated repayments
         # stress: value at stress_t; decays with the half-life
         self.decay = np.log(2.0) / half_life_days
         self.stress = np.zeros(n)
@@ -102,6 +104,9 @@ class AccountState:
         No duplicate accounts in ``idx``.
         """
         amount = np.minimum(amount, self.balance[idx])
+        first = np.isnan(self.first_payment_time[idx]) & (amount > 0)
+        if first.any():
+            self.first_payment_time[idx[first]] = t if np.ndim(t) == 0 else np.asarray(t)[first]
         self.collected[idx] += amount
         self.balance[idx] -= amount
         out = self.outsourced[idx]

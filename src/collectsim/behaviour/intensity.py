@@ -94,18 +94,22 @@ class SelfExcitingIntensity:
 
     # ------------------------------------------------------------------ set-up
     def start(self, portfolio: Portfolio, streams: RandomStreams, horizon_days: float) -> None:
-        p = self.p
         self.rng = streams["behaviour"]
         self.pf = portfolio
         n = portfolio.n
         self.in_hardship = portfolio.hardship_end > portfolio.entry_time
-        ab_now = np.where(self.in_hardship, portfolio.ability * portfolio.hardship_ability_factor, portfolio.ability)
-        self.floor = self._floor(ab_now, portfolio.willingness)
-        self.lam = self.floor + p["initial_excess"] * ab_now * portfolio.willingness
+        self.lam, self.floor = self.initial_state(portfolio)
         self.t = portfolio.entry_time.copy()
         self.next_t = np.full(n, np.inf)
         all_idx = np.arange(n)
         self._redraw(all_idx)
+
+    def initial_state(self, portfolio: Portfolio) -> tuple[np.ndarray, np.ndarray]:
+        """Intensity at entry and its floor, per account (repayments per day)."""
+        in_hardship = portfolio.hardship_end > portfolio.entry_time
+        ab = np.where(in_hardship, portfolio.ability * portfolio.hardship_ability_factor, portfolio.ability)
+        floor = self._floor(ab, portfolio.willingness)
+        return floor + self.p["initial_excess"] * ab * portfolio.willingness, floor
 
     def _floor(self, ability: np.ndarray, willingness: np.ndarray) -> np.ndarray:
         p = self.p
