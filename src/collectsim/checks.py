@@ -189,3 +189,45 @@ def roll_rate_checks(scenario: Scenario, replications: int) -> list[Check]:
             per_bucket[b].append(cured_in / at_risk)
     names = ["M1", "M2", "M3", "M3+"]
     return [Check(f"roll_rate: monthly cure in {names[b]}", np.array(v), float(probs[b])) for b, v in enumerate(per_bucket)]
+
+
+# --------------------------------------------------------------------------- the suite
+
+_CONSTANT_REACH = [f"portfolio.segments.{i}.contactability={{kind:constant,value:1.0}}" for i in range(3)]
+_NO_HARDSHIP = [f"portfolio.segments.{i}.hardship_prob=0.0" for i in range(3)]
+
+#: A round-the-clock team that always reaches the borrower, with exponential handle
+#: times and no contact rules: the collector pool as an M/M/c queue.
+MMC_OVERRIDES = [
+    "portfolio.n_accounts=100", "collectors.shift_start_hour=0", "collectors.shift_end_hour=24",
+    "collectors.break_minutes=0", "collectors.connected_minutes={kind:exponential,mean:4.0,low:null,high:null}",
+    "compliance.window_start_hour=0", "compliance.window_end_hour=24", "compliance.max_connected_per_day=null",
+    "compliance.max_unanswered_per_day=null", *_CONSTANT_REACH,
+]
+#: (servers, calls per minute) with 4-minute mean handle time: loads 0.60, 0.72, 0.90.
+MMC_CASES = [(2, 0.3), (5, 0.9), (3, 0.675)]
+#: No contact at all and no hardship shocks: the behaviour model on its own.
+SILENT_OVERRIDES = ["policy=silent", *_NO_HARDSHIP]
+
+
+def all_checks(load: Any, scale: int = 1) -> list[Check]:
+    """Every theory check. ``load(overrides)`` builds a scenario (e.g.
+    ``collectsim.load_scenario``); ``scale`` multiplies portfolio sizes and runs."""
+    out: list[Check] = []
+    for servers, lam in MMC_CASES:
+        sc = load([*MMC_OVERRIDES, f"collectors.size={servers}"])
+        out += mmc_checks(sc, lam, servers, 4.0, days=2.0 + 2.0 * scale, replications=10)
+    n = 5000 * scale
+    sc = load([*SILENT_OVERRIDES, f"portfolio.n_accounts={n}"])
+    for t in (7, 30, 90):
+        out += repayment_checks(sc, t, 8)
+    full = load([*SILENT_OVERRIDES, f"portfolio.n_accounts={n}", "behaviour.full_payoff_base=1.0",
+                 "behaviour.full_payoff_ability_exp=0.0"])
+    out += [full_payoff_amount_check(full, t, 8) for t in (30, 90)]
+    # Subcritical self-excitation (mean jump 0.07 < kappa 0.1) and no full payoff.
+    partial = load([*SILENT_OVERRIDES, f"portfolio.n_accounts={n}", "behaviour.full_payoff_base=0.0",
+                    "behaviour.delta11=0.1"])
+    out += [repayment_count_check(partial, t, 8) for t in (10, 30)]
+    roll = load(["policy=silent", "behaviour=roll_rate", f"portfolio.n_accounts={4 * n}"])
+    out += roll_rate_checks(roll, 8)
+    return out

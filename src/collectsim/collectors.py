@@ -136,7 +136,8 @@ class CollectorPool:
         self.available_minutes = max(self.shift_end - self.shift_start, 0.0) * MIN_PER_DAY
         self.active = True
         # Call log (flat lists, turned into arrays by the engine once per day).
-        self.log: dict[str, list[Any]] = {k: [] for k in ("idx", "time", "action", "connected", "skill", "stress", "discount")}
+        self.log: dict[str, list[Any]] = {k: [] for k in ("idx", "time", "action", "connected", "skill", "stress", "discount", "agent", "minutes", "seq")}
+        self._seq = 0  # one counter for every contact of the run, in the order they happen
         self.busy_minutes = 0.0
         self.duty_days = 0  # days the team was on duty (set by the engine)
         self.calls = 0
@@ -185,15 +186,16 @@ class CollectorPool:
                 if status[i] != OPEN or in_legal[i] or outsourced[i] or plan_active[i] or promise_due[i] < math.inf:
                     continue
                 now = env.now
-                if not comp.allow_one(i, now):
-                    continue
                 s = stress[i] * math.exp(-decay * (now - stress_t[i]))
                 connected = self._u.next() < contact[i] * math.exp(-ce * s)
                 minutes = self._conn.next() if connected else self._noans.next()
                 if now + minutes / MIN_PER_DAY > end:
+                    # No time left today for this call: it goes back to the queue.
                     q.push(item)
                     pending[i] = True
                     break
+                if not comp.allow_one(i, now):
+                    continue
                 action = item[3]
                 if connected:
                     s += self.stress_inc[action] * sens[i] * harsh
@@ -210,6 +212,10 @@ class CollectorPool:
                 log["skill"].append(skill)
                 log["stress"].append(s)
                 log["discount"].append(item[4])
+                log["agent"].append(k)
+                log["minutes"].append(minutes)
+                log["seq"].append(self._seq)
+                self._seq += 1
                 st.handle_minutes[i] += minutes
                 st.cost["telephony"][i] += minutes * self.telephony
                 self.busy_minutes += minutes
@@ -221,6 +227,12 @@ class CollectorPool:
             # Sleep until the next day begins.
             yield env.timeout(max(day + 1 - env.now, 0.0))
 
+    def sequence(self, n: int) -> np.ndarray:
+        """Sequence numbers for ``n`` contacts happening now (shared with the agents)."""
+        out = np.arange(self._seq, self._seq + n, dtype=np.int64)
+        self._seq += n
+        return out
+
     def take_log(self) -> dict[str, np.ndarray]:
         log = self.log
         out = {
@@ -231,6 +243,9 @@ class CollectorPool:
             "skill": np.asarray(log["skill"], dtype=float),
             "stress": np.asarray(log["stress"], dtype=float),
             "discount": np.asarray(log["discount"], dtype=float),
+            "agent": np.asarray(log["agent"], dtype=np.int64),
+            "minutes": np.asarray(log["minutes"], dtype=float),
+            "seq": np.asarray(log["seq"], dtype=np.int64),
         }
         for v in log.values():
             v.clear()

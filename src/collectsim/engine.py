@@ -5,9 +5,10 @@ process in daily steps; collectors and lawsuits are SimPy processes. A day ``d``
 
 1. start of day (time ``d``): new accounts enter, promises and plan instalments
    fall due, accounts at the charge-off day are written off, the policy decides,
-   automated contacts (SMS, voice, letters) go out at their hours, terminal actions
-   (lawsuit, outsourcing, sale) start, calls join the work queue;
-2. during the day: agents work the queue inside their shift;
+   terminal actions (lawsuit, outsourcing, sale) start, calls join the work queue;
+2. during the day: automated contacts (SMS, voice, letters) go out at their hours
+   and agents work the queue inside their shift, every contact checked against the
+   contact rules in the order it happens;
 3. end of day (time ``d + 1``): the day's contacts are applied at their exact times,
    account by account in time order (the behaviour model first produces the
    repayments that came before each contact), then every account is advanced to
@@ -209,7 +210,8 @@ class Simulation:
         for code in (Action.SMS, Action.VOICE, Action.LEGAL_WARNING):
             m = req.action == int(code)
             if m.any():
-                self._automated(req.idx[m], code, float(d) + self._channel[int(code)].hour / 24.0, view)
+                t = float(d) + self._channel[int(code)].hour / 24.0
+                self.env.process(self._send_at(t, req.idx[m], code, view))
         m = req.action == int(Action.LAWSUIT)
         if m.any():
             idx = req.idx[m]
@@ -233,6 +235,11 @@ class Simulation:
             keys = self.policy.priority(view, idx)
             st.pending_call[idx] = True
             self.pool.queue.push_many(keys, idx, req.action[m], req.discount[m])
+
+    def _send_at(self, t: float, idx: np.ndarray, code: Action, view: AccountView) -> Generator[simpy.Event, Any, None]:
+        """Send automated contacts at their hour, in time order with the agents' calls."""
+        yield self.env.timeout(t - self.env.now)
+        self._automated(idx, code, t, view)
 
     def _automated(self, idx: np.ndarray, code: Action, t: float, view: AccountView) -> None:
         """SMS, automated voice calls and warning letters, sent at their hour."""
@@ -261,10 +268,7 @@ class Simulation:
             connected = np.ones(idx.size, dtype=bool)
         inc = np.where(connected, ch.stress_increment * pf.sensitivity[idx], 0.0)
         s = st.add_stress(idx, np.full(idx.size, t), inc)
-        self._events.append({
-            "idx": idx, "time": np.full(idx.size, t), "action": np.full(idx.size, int(code)),
-            "connected": connected, "skill": np.ones(idx.size), "stress": s, "discount": np.zeros(idx.size),
-        })
+        self._events.append(_event(idx, np.full(idx.size, t), int(code), connected, s, self.pool.sequence(idx.size)))
 
     def _promises_due(self, t: float) -> None:
         st = self.st
@@ -341,6 +345,9 @@ class Simulation:
         parts = self._events + [self.pool.take_log()]
         self._events = []
         ev = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        # Contacts in the order they happened (automated batches and agents' calls interleave).
+        order = np.argsort(ev["seq"], kind="stable")
+        ev = {k: v[order] for k, v in ev.items()}
         if self.record_events and ev["idx"].size:
             self.event_log.append(ev)
         return ev
@@ -435,8 +442,7 @@ class Simulation:
         if self.rng_complaint.random() < p:
             st.complaints[i] += 1
         if self.record_events:
-            self.event_log.append({"idx": idx, "time": np.array([t]), "action": np.array([int(Action.LAWSUIT)]),
-                                   "connected": np.array([True]), "skill": np.ones(1), "stress": s, "discount": np.zeros(1)})
+            self.event_log.append(_event(idx, np.array([t]), int(Action.LAWSUIT), np.array([True]), s, self.pool.sequence(1)))
 
     def _on_judgment(self, i: int, t: float) -> None:
         st, law = self.st, self.sc.channels.lawsuit
@@ -454,9 +460,16 @@ class Simulation:
             self.behaviour.close(idx)
             st.write_off(idx, t)
         if self.record_events:
-            self.event_log.append({"idx": idx, "time": np.array([t]), "action": np.array([JUDGMENT]),
-                                   "connected": np.array([bool(st.lawsuit_won[i])]), "skill": np.ones(1),
-                                   "stress": np.zeros(1), "discount": np.zeros(1)})
+            self.event_log.append(_event(idx, np.array([t]), JUDGMENT, np.array([bool(st.lawsuit_won[i])]), np.zeros(1),
+                                         self.pool.sequence(1)))
+
+
+def _event(idx: np.ndarray, time: np.ndarray, kind: int, connected: np.ndarray, stress: np.ndarray,
+           seq: np.ndarray) -> dict[str, np.ndarray]:
+    """An event-log batch for contacts not made by an agent (agent -1, no minutes)."""
+    n = idx.size
+    return {"idx": idx, "time": time, "action": np.full(n, kind), "connected": connected, "skill": np.ones(n),
+            "stress": stress, "discount": np.zeros(n), "agent": np.full(n, -1), "minutes": np.zeros(n), "seq": seq}
 
 
 def _mean_minutes(d: Any) -> float:

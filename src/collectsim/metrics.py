@@ -66,6 +66,7 @@ def account_kpis(sim: Simulation, mask: np.ndarray, alloc: dict[str, np.ndarray]
     n = int(mask.sum())
     k: dict[str, float] = {"accounts": float(n)}
     exposure = float(pf.principal[mask].sum())
+    owed = exposure + float(st.interest[mask].sum())
     collected = float(st.collected[mask].sum() + st.sale_proceeds[mask].sum())
     costs = {f"cost_{c}": float(st.cost[c][mask].sum()) for c in COST_CHANNELS}
     reg = sim.sc.compliance
@@ -82,8 +83,11 @@ def account_kpis(sim: Simulation, mask: np.ndarray, alloc: dict[str, np.ndarray]
     wo = st.status[mask] == WRITTEN_OFF
     k.update(
         exposure_total=exposure,
+        owed_total=owed,
         collected_total=collected,
-        recovery_rate=_ratio(collected, exposure),
+        # Share of what was owed (balance at entry plus interest and penalties accrued)
+        # that was collected: always in [0, 1].
+        recovery_rate=_ratio(collected, owed),
         **costs,
         cost_total=cost_total,
         net_recovery=collected - cost_total,

@@ -1,0 +1,133 @@
+"""Invariants over random small scenarios (Hypothesis): money is conserved, contact
+rules are never exceeded (or, under ``none``, every breach is counted), collectors stay
+inside their shift and cap, costs are non-negative and rates lie in [0, 1]."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import defaultdict
+from functools import cache
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from collectsim import load_scenario, scenario_from_dict
+from collectsim.actions import Action
+from collectsim.engine import Simulation
+from collectsim.metrics import COST_KPIS
+from collectsim.scenario import Scenario, scenario_to_dict
+
+POLICIES = ["do_nothing", "soft_first", "early_escalation", "staged", "score_prioritized", "champion_challenger"]
+PRESETS = ["china_2025", "reg_f", "none"]
+RATES = ["recovery_rate", "cure_rate", "cured_30d_rate", "roll_m1_m2", "roll_m2_m3", "roll_m3_writeoff",
+         "writeoff_rate", "rpc_rate", "ptp_rate", "ptp_kept_rate", "distress_day_share", "collector_utilisation"]
+CALL_KINDS = (int(Action.VOICE), int(Action.SOFT_CALL), int(Action.FIRM_CALL))
+
+
+@cache
+def _base(policy: str, preset: str, portfolio: str) -> dict[str, Any]:
+    return scenario_to_dict(load_scenario([f"policy={policy}", f"compliance={preset}", f"portfolio={portfolio}"]))
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    d = copy.deepcopy(_base(draw(st.sampled_from(POLICIES)), draw(st.sampled_from(PRESETS)),
+                            draw(st.sampled_from(["default", "strategic", "hardship"]))))
+    d["portfolio"]["n_accounts"] = draw(st.integers(5, 120))
+    d["simulation"]["seed"] = draw(st.integers(0, 10_000))
+    d["simulation"]["horizon_days"] = draw(st.integers(20, 180))
+    d["simulation"]["legal_tail_days"] = draw(st.integers(0, 400))
+    co = d["collectors"]
+    co["size"] = draw(st.integers(1, 3))
+    co["max_conversations_per_day"] = draw(st.integers(1, 90))
+    co["shift_start_hour"] = draw(st.sampled_from([6.0, 8.0, 9.0]))
+    co["shift_end_hour"] = draw(st.sampled_from([17.0, 20.0, 23.0]))
+    co["backlog"] = draw(st.sampled_from(["carry", "drop"]))
+    co["training"]["enabled"] = draw(st.booleans())
+    for seg in d["portfolio"]["segments"]:
+        seg["contactability"] = {"kind": "constant", "value": draw(st.sampled_from([0.0, 0.3, 0.9, 1.0]))}
+    d["stress"]["willingness_effect"] = draw(st.floats(0.0, 2.0))
+    d["channels"]["sms"]["hour"] = draw(st.sampled_from([6.0, 8.5, 21.5]))
+    d["channels"]["voice"]["hour"] = draw(st.sampled_from([7.0, 8.75, 22.5]))
+    return scenario_from_dict(d)
+
+
+def _events(sim: Simulation) -> dict[str, np.ndarray]:
+    keys = sim.event_log[0].keys()
+    ev = {k: np.concatenate([e[k] for e in sim.event_log]) for k in keys}
+    order = np.lexsort((ev["seq"], ev["idx"]))
+    return {k: v[order] for k, v in ev.items()}
+
+
+def recount_breaches(sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, int]:
+    """Rules broken by each logged contact, recounted from the event log alone."""
+    cfg = sim.sc.compliance
+    counts = defaultdict(int)
+    per_day: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])  # (acct, day) -> [connected, unanswered]
+    attempts_by_day: dict[tuple[int, int], int] = defaultdict(int)
+    last_conv: dict[int, float] = {}
+    for i, t, kind, conn in zip(ev["idx"].tolist(), ev["time"].tolist(), ev["action"].tolist(), ev["connected"].tolist()):
+        if kind not in (int(Action.SMS), *CALL_KINDS):
+            continue
+        hour = (t % 1.0) * 24
+        counts["window"] += int(hour < cfg.window_start_hour or hour >= cfg.window_end_hour)
+        if kind == int(Action.SMS):
+            continue
+        day = math.floor(t)
+        c, u = per_day[(i, day)]
+        counts["connected_day"] += int(cfg.max_connected_per_day is not None and c >= cfg.max_connected_per_day)
+        counts["unanswered_day"] += int(cfg.max_unanswered_per_day is not None and u >= cfg.max_unanswered_per_day)
+        week = sum(attempts_by_day[(i, dd)] for dd in range(day - 6, day + 1))
+        counts["attempts_7d"] += int(cfg.max_attempts_7d is not None and week >= cfg.max_attempts_7d)
+        cd = cfg.cooldown_days_after_conversation
+        counts["cooldown"] += int(cd is not None and i in last_conv and t - last_conv[i] < cd)
+        per_day[(i, day)][0 if conn else 1] += 1
+        attempts_by_day[(i, day)] += 1
+        if conn:
+            last_conv[i] = t
+    return counts
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(scenarios())
+def test_invariants(sc: Scenario) -> None:
+    sim = Simulation(sc, 0, record_events=True)
+    res = sim.run()
+    s, pf = sim.st, sim.pf
+    # Money: principal + interest = collected + discounts + written off/sold + outstanding.
+    np.testing.assert_allclose(pf.principal + s.interest, s.collected + s.discount + s.written_off + s.sold + s.balance,
+                               rtol=0, atol=1e-6)
+    assert np.all(s.balance >= -1e-9)
+    # Costs are never negative; rate KPIs stay in [0, 1].
+    for rec in res.records():
+        for c in (*COST_KPIS, "cost_total"):
+            assert rec[c] >= 0, (c, rec[c])
+        for r in RATES:
+            v = rec.get(r)
+            assert v is None or math.isnan(v) or 0.0 <= v <= 1.0 + 1e-12, (r, v)
+    # Collectors: inside the shift, never beyond the daily cap.
+    co = sc.collectors
+    if sim.event_log:
+        ev = _events(sim)
+        calls = ev["agent"] >= 0
+        day = np.floor(ev["time"][calls])
+        start = ev["time"][calls]
+        end = start + ev["minutes"][calls] / 1440.0
+        assert np.all(start >= day + sim.pool.shift_start - 1e-9)
+        assert np.all(end <= day + sim.pool.shift_end + 1e-9)
+        conv = defaultdict(int)
+        for a, dd, c in zip(ev["agent"][calls].tolist(), day.tolist(), ev["connected"][calls].tolist()):
+            conv[(a, dd)] += int(c)
+        assert max(conv.values(), default=0) <= co.max_conversations_per_day
+        counts = recount_breaches(sim, ev)
+    else:
+        counts = defaultdict(int)
+    rules = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown")
+    if sc.compliance.enforce:
+        # Enforced rules are never broken by a contact that went ahead.
+        assert all(counts[r] == 0 for r in rules), dict(counts)
+    else:
+        assert {r: int(res.kpis[f"breaches_{r}"]) for r in rules} == {r: counts[r] for r in rules}
