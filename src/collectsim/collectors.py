@@ -24,6 +24,12 @@ from collectsim.state import OPEN, AccountState
 
 MIN_PER_DAY = 1440.0
 
+#: Columns of the call log: account, start time, action, reached the borrower,
+#: collector skill multiplier, borrower stress after the call, settlement discount
+#: offered, agent, handle minutes, global contact sequence number.
+LOG_FIELDS = (("idx", np.int64), ("time", float), ("action", np.int64), ("connected", bool), ("skill", float),
+              ("stress", float), ("discount", float), ("agent", np.int64), ("minutes", float), ("seq", np.int64))
+
 
 class WorkQueue:
     """A heap of pending calls ordered by policy key, then arrival order."""
@@ -136,7 +142,7 @@ class CollectorPool:
         self.available_minutes = max(self.shift_end - self.shift_start, 0.0) * MIN_PER_DAY
         self.active = True
         # Call log (flat lists, turned into arrays by the engine once per day).
-        self.log: dict[str, list[Any]] = {k: [] for k in ("idx", "time", "action", "connected", "skill", "stress", "discount", "agent", "minutes", "seq")}
+        self.log: list[tuple[Any, ...]] = []  # one row per call, fields LOG_FIELDS
         self._seq = 0  # one counter for every contact of the run, in the order they happen
         self.busy_minutes = 0.0
         self.duty_days = 0  # days the team was on duty (set by the engine)
@@ -151,18 +157,28 @@ class CollectorPool:
         return self.cfg.size * self.duty_days
 
     def start(self) -> None:
+        self.refresh_callable()
         for k in range(self.cfg.size):
             self.env.process(self._agent(k))
 
+    def refresh_callable(self) -> None:
+        """Recompute which accounts may be called today (the engine calls this once a
+        day, after the start-of-day bookkeeping; nothing changes it during the shift)."""
+        st = self.state
+        self.callable = (st.status == OPEN) & ~st.in_legal & ~st.outsourced & ~st.plan_active & (st.promise_due == math.inf)
+
     def _agent(self, k: int) -> Generator[simpy.Event, Any, None]:
-        env, st, comp, q, log = self.env, self.state, self.compliance, self.queue, self.log
+        # The hot loop of the model: one pass per call. Everything it touches is bound
+        # to a local name first.
+        env, st, comp, q, append = self.env, self.state, self.compliance, self.queue, self.log.append
         skill, harsh = float(self.skill_mult[k]), float(self.harshness[k])
         cap = math.inf if self.continuous else self.cfg.max_conversations_per_day
-        status, pending = st.status, st.pending_call
-        in_legal, outsourced, plan_active, promise_due = st.in_legal, st.outsourced, st.plan_active, st.promise_due
+        pending = st.pending_call
         stress, stress_t, peak, decay = st.stress, st.stress_t, st.stress_peak, st.decay
         contact, sens = st.pf.contactability, st.pf.sensitivity
         ce = self.contact_effect
+        unext, conn_next, noans_next = self._u.next, self._conn.next, self._noans.next
+        allow, record, exp, pop, timeout = comp.allow_one, comp.record_one, math.exp, q.pop, env.timeout
         while self.active:
             day = math.floor(env.now + 1e-12)
             if self.continuous:
@@ -170,31 +186,32 @@ class CollectorPool:
             else:
                 start, end = day + self.shift_start, day + self.shift_end
             if env.now < start:
-                yield env.timeout(start - env.now)
+                yield timeout(start - env.now)
             if not self.active:
                 return
+            callable_ = self.callable
             convs = 0
             while env.now < end and convs < cap:
-                item = q.pop()
+                item = pop()
                 if item is None:
                     # Idle: wait for new calls or the end of the shift.
                     wake = q.wakeup()
-                    yield wake if end == math.inf else env.any_of([wake, env.timeout(end - env.now)])
+                    yield wake if end == math.inf else env.any_of([wake, timeout(end - env.now)])
                     continue
                 i = item[2]
                 pending[i] = False
-                if status[i] != OPEN or in_legal[i] or outsourced[i] or plan_active[i] or promise_due[i] < math.inf:
+                if not callable_[i]:
                     continue
                 now = env.now
-                s = stress[i] * math.exp(-decay * (now - stress_t[i]))
-                connected = self._u.next() < contact[i] * math.exp(-ce * s)
-                minutes = self._conn.next() if connected else self._noans.next()
+                s = float(stress[i]) * exp(-decay * (now - stress_t[i]))
+                connected = unext() < contact[i] * exp(-ce * s)
+                minutes = conn_next() if connected else noans_next()
                 if now + minutes / MIN_PER_DAY > end:
                     # No time left today for this call: it goes back to the queue.
                     q.push(item)
                     pending[i] = True
                     break
-                if not comp.allow_one(i, now):
+                if not allow(i, now):
                     continue
                 action = item[3]
                 if connected:
@@ -204,28 +221,17 @@ class CollectorPool:
                     if s > peak[i]:
                         peak[i] = s
                     convs += 1
-                comp.record_one(i, now, connected)
-                log["idx"].append(i)
-                log["time"].append(now)
-                log["action"].append(action)
-                log["connected"].append(connected)
-                log["skill"].append(skill)
-                log["stress"].append(s)
-                log["discount"].append(item[4])
-                log["agent"].append(k)
-                log["minutes"].append(minutes)
-                log["seq"].append(self._seq)
+                record(i, now, connected)
+                append((i, now, action, connected, skill, s, item[4], k, minutes, self._seq))
                 self._seq += 1
-                st.handle_minutes[i] += minutes
-                st.cost["telephony"][i] += minutes * self.telephony
                 self.busy_minutes += minutes
                 self.calls += 1
-                yield env.timeout(minutes / MIN_PER_DAY)
+                yield timeout(minutes / MIN_PER_DAY)
             self.conversations += convs
             if self.keep_shift_log:
                 self.shift_log.append((day, k, start, end, env.now, convs))
             # Sleep until the next day begins.
-            yield env.timeout(max(day + 1 - env.now, 0.0))
+            yield timeout(max(day + 1 - env.now, 0.0))
 
     def sequence(self, n: int) -> np.ndarray:
         """Sequence numbers for ``n`` contacts happening now (shared with the agents)."""
@@ -234,19 +240,12 @@ class CollectorPool:
         return out
 
     def take_log(self) -> dict[str, np.ndarray]:
-        log = self.log
-        out = {
-            "idx": np.asarray(log["idx"], dtype=np.int64),
-            "time": np.asarray(log["time"], dtype=float),
-            "action": np.asarray(log["action"], dtype=np.int64),
-            "connected": np.asarray(log["connected"], dtype=bool),
-            "skill": np.asarray(log["skill"], dtype=float),
-            "stress": np.asarray(log["stress"], dtype=float),
-            "discount": np.asarray(log["discount"], dtype=float),
-            "agent": np.asarray(log["agent"], dtype=np.int64),
-            "minutes": np.asarray(log["minutes"], dtype=float),
-            "seq": np.asarray(log["seq"], dtype=np.int64),
-        }
-        for v in log.values():
-            v.clear()
+        """The calls made since the last take, as arrays; charges their minutes."""
+        rows = self.log
+        cols = list(zip(*rows)) if rows else [()] * len(LOG_FIELDS)
+        out = {name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(LOG_FIELDS, cols)}
+        rows.clear()
+        if out["idx"].size:
+            np.add.at(self.state.handle_minutes, out["idx"], out["minutes"])
+            np.add.at(self.state.cost["telephony"], out["idx"], out["minutes"] * self.telephony)
         return out

@@ -15,6 +15,8 @@ the contact goes ahead and every rule it breaks is counted as a breach.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from collectsim.scenario import ComplianceConfig
@@ -42,6 +44,8 @@ class Compliance:
             -np.inf if cfg.cooldown_days_after_conversation is None else cfg.cooldown_days_after_conversation,
         )
         self._day = -1
+        self.attempts_today = self.ring[6]
+        self._build_scalar_checks()
 
     def new_day(self, day: int) -> None:
         """Reset daily counters and roll the 7-day window to ``day``."""
@@ -50,6 +54,7 @@ class Compliance:
         slot = day % 7
         self.attempts_7d -= self.ring[slot]
         self.ring[slot] = 0
+        self.attempts_today = self.ring[slot]  # a view: today's row of the 7-day window
         self._day = day
 
     def in_window(self, hour: float) -> bool:
@@ -87,31 +92,40 @@ class Compliance:
             np.add.at(self.by_account[r], idx[v[r]], 1)
         return np.ones(idx.size, dtype=bool)
 
-    def allow_one(self, i: int, t: float) -> bool:
-        """Scalar version of :meth:`filter` for one collector call (the hot path)."""
+    def _build_scalar_checks(self) -> None:
+        """Specialise the per-call check and update to the rules that are active."""
         cfg = self.cfg
-        hour = (t % 1.0) * 24.0
+        ws, we = cfg.window_start_hour, cfg.window_end_hour
         mc, mu, ma, cd = self._max
-        broken = (
-            hour < cfg.window_start_hour or hour >= cfg.window_end_hour,
-            self.connected_today[i] >= mc,
-            self.unanswered_today[i] >= mu,
-            self.attempts_7d[i] >= ma,
-            (t - self.last_conversation[i]) < cd,
-        )
-        if not any(broken):
-            return True
-        for r, b in enumerate(broken):
-            if b:
-                self.counts[RULES[r]] += 1
-                self.by_account[r, i] += 1
-                if self.enforce:
-                    return False
-        return True
+        connected, unanswered, week, last = self.connected_today, self.unanswered_today, self.attempts_7d, self.last_conversation
+        checks: list[tuple[int, Any]] = [(0, lambda i, t: not ws <= (t % 1.0) * 24.0 < we)]
+        if mc < np.inf:
+            checks.append((1, lambda i, t: connected[i] >= mc))
+        if mu < np.inf:
+            checks.append((2, lambda i, t: unanswered[i] >= mu))
+        if ma < np.inf:
+            checks.append((3, lambda i, t: week[i] >= ma))
+        if cd > -np.inf:
+            checks.append((4, lambda i, t: t - last[i] < cd))
+        counts, by_account, enforce = self.counts, self.by_account, self.enforce
+
+        def allow_one(i: int, t: float) -> bool:
+            """Scalar version of :meth:`filter` for one collector call (the hot path)."""
+            ok = True
+            for r, broken in checks:
+                if broken(i, t):
+                    counts[RULES[r]] += 1
+                    by_account[r, i] += 1
+                    if enforce:
+                        return False
+                    ok = False
+            return True if not enforce else ok
+
+        self.allow_one = allow_one
 
     def record_one(self, i: int, t: float, connected: bool) -> None:
         """Scalar version of :meth:`record_attempts` for one collector call."""
-        self.ring[self._day % 7, i] += 1
+        self.attempts_today[i] += 1
         self.attempts_7d[i] += 1
         if connected:
             self.connected_today[i] += 1
@@ -121,8 +135,7 @@ class Compliance:
 
     def record_attempts(self, idx: np.ndarray, t: np.ndarray | float, connected: np.ndarray) -> None:
         """Update the counters after call attempts (no duplicate accounts)."""
-        slot = self._day % 7
-        self.ring[slot, idx] += 1
+        self.attempts_today[idx] += 1
         self.attempts_7d[idx] += 1
         self.connected_today[idx] += connected
         self.unanswered_today[idx] += ~connected

@@ -181,6 +181,7 @@ class Simulation:
         # The team is on duty (and paid) on every day that starts with calls to make.
         if self.pool.queue and st.pending_call.any():
             self.pool.duty_days += 1
+        self.pool.refresh_callable()
 
     def view(self, d: int) -> AccountView:
         st, pf = self.st, self.pf

@@ -8,6 +8,7 @@ replications, results written next to the job's ``.hydra/`` folder.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import traceback
@@ -19,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from collectsim.cli.results import write_job, write_results, versions
+from collectsim.cli.results import RESULT_FILES, write_job, write_results, versions
 from collectsim.cli.schema import register_schemas
 from collectsim.cli.sweep_progress import report_job_done
 from collectsim.cli.table import kpi_report
@@ -28,6 +29,9 @@ from collectsim.engine import build_plugins, run, stderr_progress
 from collectsim.errors import CollectsimError
 
 register_schemas()
+
+#: Overrides that change where or how results are shown, not the results themselves.
+NOT_RESULT_KEYS = {"resume", "publish_dir", "show_segments", "baseline", "study", "experiment"}
 
 
 def run_job(cfg: DictConfig) -> dict[str, Any] | None:
@@ -44,6 +48,10 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | None:
         "replications": cfg.get("replications"),
         "versions": versions(),
     }
+    if cfg.get("resume") and _finished(out_dir, job["overrides"]):
+        if multirun:
+            report_job_done(Path(hc.sweep.dir), cell + " (kept from the earlier run)", int(cfg.get("replications") or 0), 0.0, ok=True)
+        return None
     t0 = time.perf_counter()
     try:
         scenario = scenario_from_config(cfg)
@@ -73,6 +81,19 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | None:
         print(kpi_report(results, show_segments=bool(cfg.get("show_segments", True))))
         print(f"\nresults written to {out_dir}")
     return {k: sum(r.kpis[k] for r in results) / len(results) for k in results[0].kpis}
+
+
+def _finished(out_dir: Path, overrides: list[str]) -> bool:
+    """Whether ``out_dir`` already holds this cell's complete, successful results."""
+    try:
+        done = json.loads((out_dir / "job.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    def key(ovs: list[str]) -> list[str]:
+        return sorted(o for o in ovs if o.split("=", 1)[0].lstrip("+~") not in NOT_RESULT_KEYS)
+
+    return done.get("status") == "ok" and key(done.get("overrides", [])) == key(overrides) and all(
+        (out_dir / name).is_file() for name in RESULT_FILES)
 
 
 @hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")

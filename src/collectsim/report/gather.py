@@ -30,7 +30,8 @@ META_COLUMNS = ("cell", "policy", "replication", "seed", "group", "name")
 SERIES_COLUMNS = ("cell", "replication", "day", "collected_cum", "outstanding", "open_accounts", "stress_mean", "backlog")
 #: Override keys that do not define a cell (excluded from Hydra's override_dirname by
 #: ``conf/config.yaml``); a sweep's ``multirun.yaml`` may add more.
-NON_CELL_KEYS = frozenset({"seed", "replications", "show_segments", "baseline", "experiment", "study"})
+NON_CELL_KEYS = frozenset({"seed", "replications", "show_segments", "baseline", "experiment", "study", "publish_dir",
+                           "resume"})
 #: Columns the gatherer adds to the tidy table besides the override keys.
 ADDED_COLUMNS = ("job", "label", "policy_name")
 
