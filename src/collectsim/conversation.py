@@ -3,8 +3,10 @@ to pay, or nothing.
 
 For a borrower in a hardship shock, the collector learns of it with probability
 ``hardship_disclosure_soft`` (soft tone) or ``hardship_disclosure_firm`` (firm tone),
-times ``skill ** hardship_disclosure_skill``, and a plan of ``plan_instalments`` equal
-instalments every ``plan_interval_days`` is set up (interest frozen while it runs).
+times ``skill ** hardship_disclosure_skill``, and a plan of equal instalments every
+``plan_interval_days`` is set up (interest frozen while it runs), sized to the
+borrower's ability: ``ceil(plan_instalments * 0.5 / ability)`` instalments, between 1
+and ``3 * plan_instalments``.
 Otherwise a settlement offer (if the policy made one with discount ``q``) is accepted
 with probability ``(settlement_accept_base + settlement_accept_discount * q) * ability``,
 or the borrower promises to pay the balance with probability
@@ -47,10 +49,12 @@ def converse(sim: Simulation, idx: np.ndarray, t: np.ndarray, skill: np.ndarray,
     plan = free & hardship & (u_plan < disclose)
     if plan.any():
         p = idx[plan]
-        n = cv.plan_instalments
+        # Instalments sized to ability: plan_instalments for a borrower of ability 0.5,
+        # more and smaller ones below, fewer above (at least 1, at most 3x).
+        n = np.clip(np.ceil(cv.plan_instalments * 0.5 / np.maximum(pf.ability[p], 0.05)), 1, 3 * cv.plan_instalments)
         st.plan_active[p] = True
         st.plans_started[p] += 1
-        st.plan_left[p] = n
+        st.plan_left[p] = n.astype(np.int32)
         st.plan_misses[p] = 0
         st.plan_instalment[p] = st.balance[p] / n
         st.plan_next_due[p] = np.floor(t[plan]) + cv.plan_interval_days
@@ -68,10 +72,11 @@ def converse(sim: Simulation, idx: np.ndarray, t: np.ndarray, skill: np.ndarray,
     if promise.any():
         keep = np.clip(cv.keep_base + cv.keep_ability * (ability - 0.5) + cv.keep_willingness * (w_eff - 0.5) - cv.keep_stress * stress, 0.0, 1.0)
         p = idx[promise]
-        bal = st.balance[p]
         q = np.where(settle[promise], discount[promise], 0.0)
         st.promises[p] += 1
-        st.promise_amount[p] = (1.0 - q) * bal
+        # A promise is to pay the whole balance (a settlement: 1 - q of it) on the due
+        # day, interest accrued until then included.
+        st.promise_share[p] = 1.0 - q
         st.promise_discount[p] = q
         st.promise_due[p] = np.floor(t[promise]) + np.where(settle[promise], cv.settlement_days, days[promise])
         st.promise_keep[p] = u_keep[promise] < keep[promise]

@@ -141,7 +141,7 @@ class Simulation:
             self.days_run = d + 1
             if self.progress is not None:
                 self.progress(d, last_day, int((st.status == OPEN).sum()))
-            if self._next_entry >= pf.n and not st.workable().any():
+            if self._next_entry >= pf.n and not ((st.status == OPEN) & ~st.in_legal).any():
                 break
         self.pool.active = False
         # Legal tail: only court outcomes arrive now.
@@ -201,12 +201,17 @@ class Simulation:
             attempts=st.attempts,
             conversations=st.conversations,
             actions_done=st.actions_done,
+            last_action_day=st.last_action_day,
             expected_minutes_connected=_mean_minutes(self.sc.collectors.connected_minutes),
             expected_minutes_no_answer=_mean_minutes(self.sc.collectors.no_answer_minutes),
         )
 
     def _execute(self, req: Requests, view: AccountView, d: int) -> None:
         sc, st = self.sc, self.st
+        # Whatever a policy asks, only workable accounts are contacted.
+        ok = view.workable[req.idx]
+        if not ok.all():
+            req = Requests(req.idx[ok], req.action[ok], req.discount[ok])
         ch = sc.channels
         for code in (Action.SMS, Action.VOICE, Action.LEGAL_WARNING):
             m = req.action == int(code)
@@ -217,17 +222,17 @@ class Simulation:
         if m.any():
             idx = req.idx[m]
             st.in_legal[idx] = True
-            st.count_action(idx, Action.LAWSUIT)
+            st.count_action(idx, Action.LAWSUIT, d)
             self.legal.file(idx)
         m = req.action == int(Action.OUTSOURCE)
         if m.any():
             idx = req.idx[m]
             st.outsourced[idx] = True
-            st.count_action(idx, Action.OUTSOURCE)
+            st.count_action(idx, Action.OUTSOURCE, d)
         m = req.action == int(Action.DEBT_SALE)
         if m.any():
             idx = req.idx[m]
-            st.count_action(idx, Action.DEBT_SALE)
+            st.count_action(idx, Action.DEBT_SALE, d)
             self.behaviour.close(idx)
             st.sell(idx, float(d), ch.debt_sale_price_fraction)
         m = np.isin(req.action, [int(a) for a in CALLS]) & ~st.pending_call[req.idx]
@@ -255,7 +260,7 @@ class Simulation:
             idx = np.sort(idx[order[: self.sc.channels.voice_lines_per_day]])
         if idx.size == 0:
             return
-        st.count_action(idx, code)
+        st.count_action(idx, code, int(t))
         st.contacts[idx] += 1
         cost_key = {Action.SMS: "sms", Action.VOICE: "voice", Action.LEGAL_WARNING: "letters"}[code]
         st.cost[cost_key][idx] += ch.cost_yuan
@@ -264,7 +269,7 @@ class Simulation:
             c_eff = pf.contactability[idx] * np.exp(-self.sc.stress.contactability_effect * s_now)
             connected = self.rng_contact.random(idx.size) < c_eff
             comp.record_attempts(idx, t, connected)
-            st.attempts[idx] += 1
+            st.voice_attempts[idx] += 1
         else:
             connected = np.ones(idx.size, dtype=bool)
         inc = np.where(connected, ch.stress_increment * pf.sensitivity[idx], 0.0)
@@ -282,11 +287,10 @@ class Simulation:
         st.broken_flag[broken] = True
         if kept.size:
             st.promises_kept[kept] += 1
-            disc = st.promise_discount[kept]
-            settle = kept[disc > 0]
-            cured = st.pay(kept, st.promise_amount[kept], t)
+            share = st.promise_share[kept]
+            cured = st.pay(kept, share * st.balance[kept], t)
             # A settlement paid in full gives up the rest of the balance.
-            rest = settle[st.status[settle] == OPEN]
+            rest = kept[(share < 1.0) & (st.status[kept] == OPEN)]
             if rest.size:
                 st.forgive(rest, st.balance[rest])
                 cured = np.concatenate([cured, st.pay(rest, np.zeros(rest.size), t)])
@@ -303,9 +307,7 @@ class Simulation:
         last = st.plan_left[payers] <= 1
         amount = np.where(last, st.balance[payers], st.plan_instalment[payers])
         st.plan_left[payers] -= 1
-        cured = st.pay(payers, amount, t)
-        st.plans_completed[cured[st.plan_left[cured] <= 0]] += 1
-        self.behaviour.close(cured)
+        self.behaviour.close(st.pay(payers, amount, t))
         missed = due[~paid]
         st.plan_misses[missed] += 1
         broke = missed[st.plan_misses[missed] >= cv.plan_max_misses]
@@ -388,7 +390,7 @@ class Simulation:
             st.contacts[ci] += 1
             st.conversations[ci[connected[is_call]]] += 1
             for code in CALLS:
-                st.count_action(idx[action == int(code)], code)
+                st.count_action(idx[action == int(code)], code, int(t[0]))
         att = is_call | (action == int(Action.VOICE))
         st.failed_streak[idx[att & connected]] = 0
         st.failed_streak[idx[att & ~connected]] += 1

@@ -102,6 +102,7 @@ def account_kpis(sim: Simulation, mask: np.ndarray, alloc: dict[str, np.ndarray]
         writeoff_rate=_ratio(wo.sum(), n),
         days_to_cure_mean=float(life[cured].mean()) if cured.any() else float("nan"),
         attempts_total=float(st.attempts[mask].sum()),
+        voice_attempts_total=float(st.voice_attempts[mask].sum()),
         rpc_rate=_ratio(st.conversations[mask].sum(), st.attempts[mask].sum()),
         ptp_rate=_ratio(st.promises[mask].sum(), st.conversations[mask].sum()),
         ptp_kept_rate=_ratio(st.promises_kept[mask].sum(), st.promises[mask].sum()),

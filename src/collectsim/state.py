@@ -47,7 +47,9 @@ class AccountState:
         self.distress_days = np.zeros(n, dtype=np.int32)
         # contact history (observable)
         self.actions_done = np.zeros((n, n_actions), dtype=np.int32)
-        self.attempts = np.zeros(n, dtype=np.int32)  # call attempts, collector and voice
+        self.last_action_day = np.full((n, n_actions), -1, dtype=np.int16)
+        self.attempts = np.zeros(n, dtype=np.int32)  # collector call attempts
+        self.voice_attempts = np.zeros(n, dtype=np.int32)  # automated voice calls
         self.conversations = np.zeros(n, dtype=np.int32)  # right-party contacts
         self.failed_streak = np.zeros(n, dtype=np.int32)
         self.complaints = np.zeros(n, dtype=np.int32)
@@ -55,7 +57,7 @@ class AccountState:
         self.handle_minutes = np.zeros(n)
         # promises, plans, legal, outsourcing
         self.promise_due = np.full(n, np.inf)
-        self.promise_amount = np.zeros(n)
+        self.promise_share = np.zeros(n)  # share of the balance promised
         self.promise_discount = np.zeros(n)
         self.promise_keep = np.zeros(n, dtype=bool)
         self.promises = np.zeros(n, dtype=np.int32)
@@ -118,6 +120,8 @@ class AccountState:
         if cured.size:
             self.collected[cured] += self.balance[cured]
             self.balance[cured] = 0.0
+            # A plan ends complete when the balance is cleared, by instalments or not.
+            self.plans_completed[cured[self.plan_active[cured]]] += 1
             self._close(cured, t if np.ndim(t) == 0 else np.asarray(t)[done], CURED)
             self.cure_time[cured] = self.close_time[cured]
         return cured
@@ -155,5 +159,6 @@ class AccountState:
         self.balance[idx] += inc
         self.interest[idx] += inc
 
-    def count_action(self, idx: np.ndarray, action: Action) -> None:
+    def count_action(self, idx: np.ndarray, action: Action, day: int) -> None:
         self.actions_done[idx, int(action)] += 1
+        self.last_action_day[idx, int(action)] = day

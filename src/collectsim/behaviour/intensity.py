@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from collectsim.behaviour.base import Repayments, params_from
 from collectsim.portfolio import Portfolio
@@ -58,14 +59,18 @@ def waiting_times(lam0: np.ndarray, floor: np.ndarray, kappa: float, e: np.ndarr
     tau = np.where(concave, e / np.maximum(lam0, tiny), e / np.maximum(np.minimum(lam0, floor), tiny))
     never = (floor <= 0) & (e >= a / kappa)
     tau = np.where(never, 0.0, tau)
+    # Each element stops at its own convergence, so an account's result never depends
+    # on which other accounts were solved in the same batch.
+    live = np.flatnonzero(~never)
     for _ in range(100):
-        ek = np.exp(-kappa * tau)
-        f = floor * tau + a * (1.0 - ek) / kappa - e
-        fp = np.maximum(floor + a * ek, tiny)
-        step = f / fp
-        tau = tau - step
-        if np.all(np.abs(step) <= 1e-11 * (1.0 + np.abs(tau))):
+        if live.size == 0:
             break
+        t, fl, aa = tau[live], floor[live], a[live]
+        ek = np.exp(-kappa * t)
+        step = (fl * t + aa * (1.0 - ek) / kappa - e[live]) / np.maximum(fl + aa * ek, tiny)
+        t = t - step
+        tau[live] = t
+        live = live[np.abs(step) > 1e-11 * (1.0 + np.abs(t))]
     tau[never] = np.inf
     return tau
 
@@ -94,7 +99,10 @@ class SelfExcitingIntensity:
 
     # ------------------------------------------------------------------ set-up
     def start(self, portfolio: Portfolio, streams: RandomStreams, horizon_days: float) -> None:
-        self.rng = streams["behaviour"]
+        # Per-account counter-based draws: an account's repayment randomness does not
+        # depend on the other accounts (common random numbers across policies).
+        self.streams = streams
+        self.draws = np.zeros(portfolio.n, dtype=np.int64)
         self.pf = portfolio
         n = portfolio.n
         self.in_hardship = portfolio.hardship_end > portfolio.entry_time
@@ -118,8 +126,13 @@ class SelfExcitingIntensity:
     def _redraw(self, idx: np.ndarray) -> None:
         if idx.size == 0:
             return
-        e = self.rng.exponential(1.0, size=idx.size)
+        e = -np.log(self._uniform(idx))
         self.next_t[idx] = self.t[idx] + waiting_times(self.lam[idx], self.floor[idx], self.p["kappa"], e)
+
+    def _uniform(self, idx: np.ndarray) -> np.ndarray:
+        u = self.streams.keyed("behaviour", idx, self.draws[idx])
+        self.draws[idx] += 1
+        return u
 
     def _lam_at(self, idx: np.ndarray, t: np.ndarray) -> np.ndarray:
         f = self.floor[idx]
@@ -163,8 +176,8 @@ class SelfExcitingIntensity:
             lam_t = self._lam_at(cur, t)
             ab = self.pf.ability_at(cur, t)
             p_full = p["full_payoff_base"] * ab ** p["full_payoff_ability_exp"]
-            u = self.rng.random(cur.size)
-            r = np.where(u < p_full, 1.0, self.rng.beta(p["fraction_a"], p["fraction_b"], size=cur.size))
+            u = self._uniform(cur)
+            r = np.where(u < p_full, 1.0, special.betaincinv(p["fraction_a"], p["fraction_b"], self._uniform(cur)))
             parts.append(Repayments(cur.copy(), t.copy(), r))
             self.lam[cur] = lam_t + p["delta10"] + p["delta11"] * r
             self.t[cur] = t

@@ -49,7 +49,8 @@ class RollRate:
         return cls(list(probs), float(scale))
 
     def start(self, portfolio: Portfolio, streams: RandomStreams, horizon_days: float) -> None:
-        self.rng = streams["behaviour"]
+        self.streams = streams
+        self.draws = np.zeros(portfolio.n, dtype=np.int64)
         self.entry = portfolio.entry_time
         n = portfolio.n
         self.month = np.zeros(n, dtype=np.int64)
@@ -67,7 +68,9 @@ class RollRate:
         if idx.size == 0:
             return
         h = self._hazard(idx)
-        e = self.rng.exponential(1.0, size=idx.size)
+        # Per-account counter-based draws (common random numbers across policies).
+        e = -np.log(self.streams.keyed("behaviour", idx, self.draws[idx]))
+        self.draws[idx] += 1
         with np.errstate(divide="ignore"):
             self.next_t[idx] = self.t[idx] + np.where(h > 0, e / np.where(h > 0, h, 1.0), np.inf)
 

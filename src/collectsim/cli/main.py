@@ -104,9 +104,11 @@ def _app(cfg: DictConfig) -> Any:
 def _precheck(argv: list[str]) -> None:
     """Compose and validate a single run's config before Hydra starts, so a bad value
     fails with one line naming the key (sweeps are checked job by job)."""
-    if any(a.startswith("-") for a in argv):
+    # Options and hydra.* overrides (search paths, run dirs, launchers) are Hydra's own:
+    # leave those runs to Hydra, and validate in the job.
+    if any(a.startswith("-") or a.lstrip("+~").startswith("hydra") for a in argv):
         return
-    overrides = [a for a in argv if not a.lstrip("+~").startswith("hydra")]
+    overrides = list(argv)
     try:
         build_plugins(load_scenario(overrides))
     except CollectsimError as exc:

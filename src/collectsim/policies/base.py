@@ -51,8 +51,9 @@ class AccountView:
     in_plan : on a repayment plan.
     broken_promise_today : a promise or plan broke since the last decision.
     failed_streak : consecutive call attempts that did not reach the borrower.
-    attempts, conversations : call attempts and connected calls so far.
+    attempts, conversations : collector call attempts and right-party conversations so far.
     actions_done : count of each action so far, shape (n, number of actions).
+    last_action_day : day of the run each action was last taken (-1: never), same shape.
     """
 
     day: int
@@ -69,6 +70,7 @@ class AccountView:
     attempts: np.ndarray
     conversations: np.ndarray
     actions_done: np.ndarray
+    last_action_day: np.ndarray
     expected_minutes_connected: float
     expected_minutes_no_answer: float
 

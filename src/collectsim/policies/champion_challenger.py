@@ -57,9 +57,15 @@ class ChampionChallenger:
         return Requests.concat(parts)
 
     def priority(self, view: AccountView, idx: np.ndarray) -> np.ndarray:
+        # The arms' keys live on different scales (yuan, days, scores), so each arm's
+        # keys become within-arm quantiles: the shared queue then interleaves the arms
+        # fairly, each in its own policy's order.
         keys = np.empty(idx.size)
         for k, pol in enumerate((self.champion, self.challenger)):
-            m = self.arms[idx] == k
-            if m.any():
-                keys[m] = pol.priority(view, idx[m])
+            m = np.flatnonzero(self.arms[idx] == k)
+            if m.size:
+                order = np.argsort(pol.priority(view, idx[m]), kind="stable")
+                q = np.empty(m.size)
+                q[order] = (np.arange(m.size) + 0.5) / m.size
+                keys[m] = q
         return keys

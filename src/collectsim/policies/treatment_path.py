@@ -18,8 +18,9 @@ from collectsim.random_streams import RandomStreams
 
 @dataclass(frozen=True)
 class ScheduledAction:
-    """``action`` on days past due ``start_day``, then every ``every_days`` (0: once),
-    for accounts whose balance lies in [min_balance_yuan, max_balance_yuan]."""
+    """``action`` on days past due ``start_day``, then every ``every_days``; with
+    ``every_days`` 0, once: on the first day from ``start_day`` on when the account is
+    eligible. Only for accounts whose balance lies in [min_balance_yuan, max_balance_yuan]."""
 
     action: Action
     start_day: int
@@ -159,7 +160,13 @@ class TreatmentPath:
             bal = view.balance[idx_stage]
             for sa in st.actions:
                 since = d - sa.start_day
-                due = since == 0 if sa.every_days == 0 else (since >= 0) & (since % max(sa.every_days, 1) == 0)
+                if sa.every_days == 0:
+                    # Once: on the first day from start_day on when the account is
+                    # eligible (it may have had a promise or plan pending that day).
+                    last = view.last_action_day[idx_stage, int(sa.action)]
+                    due = (since >= 0) & (last < view.day - since)
+                else:
+                    due = (since >= 0) & (since % sa.every_days == 0)
                 due &= (bal >= sa.min_balance_yuan) & (bal <= sa.max_balance_yuan)
                 if due.any():
                     idx = idx_stage[due]
