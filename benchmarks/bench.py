@@ -1,7 +1,7 @@
 """collectsim performance benchmark: one script, one run, one JSON file.
 
     python benchmarks/bench.py                         # 10k, 100k, 1M accounts + references + sweep
-    python benchmarks/bench.py --quick                 # 10k, 50k and a smaller sweep (about a minute)
+    python benchmarks/bench.py --quick                 # 10k, 50k and a smaller sweep (under a minute)
     python benchmarks/bench.py --sizes 10000,100000    # chosen sizes
     python benchmarks/bench.py --json out.json         # where the results go (default benchmarks/results.json)
     python benchmarks/bench.py --update-golden         # rewrite benchmarks/golden_10k.json from this run
@@ -125,25 +125,29 @@ def child_model(n: int) -> dict[str, Any]:
 
     sc = collectsim.load_scenario(overrides_for(n))
     rss_before, _ = _rss_now_kib()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     res = collectsim.engine.run(sc, 0)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     info = res.info
-    return _peak({
-        "n": n,
-        "wall_s": wall,
-        "engine_wall_s": float(info["wall_seconds"]),
-        "simpy_events": int(info["simpy_events"]),
-        "calls": int(info["calls"]),
-        "days_simulated": int(info["days_simulated"]),
-        "end_time": float(info["end_time"]),
-        "accounts_total": int(info["accounts_total"]),
-        "collectors": sc.collectors.size,
-        "lawyers": sc.channels.lawsuit.team_size,
-        "voice_lines_per_day": sc.channels.voice_lines_per_day,
-        "rss_before_run_kib": rss_before,
-        "kpis": res.kpis,
-    })
+    return _peak(
+        {
+            "n": n,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "engine_wall_s": float(info["wall_seconds"]),
+            "simpy_events": int(info["simpy_events"]),
+            "calls": int(info["calls"]),
+            "days_simulated": int(info["days_simulated"]),
+            "end_time": float(info["end_time"]),
+            "accounts_total": int(info["accounts_total"]),
+            "collectors": sc.collectors.size,
+            "lawyers": sc.channels.lawsuit.team_size,
+            "voice_lines_per_day": sc.channels.voice_lines_per_day,
+            "rss_before_run_kib": rss_before,
+            "kpis": res.kpis,
+        }
+    )
 
 
 def child_floor(n: int, days: int = HORIZON_DAYS) -> dict[str, Any]:
@@ -168,7 +172,7 @@ def child_floor(n: int, days: int = HORIZON_DAYS) -> dict[str, Any]:
     full_base = float(bp.get("full_payoff_base", 0.7))
     full_exp = float(bp.get("full_payoff_ability_exp", 0.5))
     rss_before, _ = _rss_now_kib()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     pf = build_portfolio(sc.portfolio, RandomStreams(0, 0))
     t_build = time.perf_counter() - t0
     rng = np.random.default_rng(12345)
@@ -201,16 +205,20 @@ def child_floor(n: int, days: int = HORIZON_DAYS) -> dict[str, Any]:
         series_outstanding.append(float(balance.sum()))
         series_open.append(int(o.size))
     wall = time.perf_counter() - t0
-    return _peak({
-        "n": n,
-        "days": days,
-        "wall_s": wall,
-        "build_s": t_build,
-        "step_s": wall - t_build,
-        "rss_before_run_kib": rss_before,
-        "open_at_end": int(is_open.sum()),
-        "recovery_rate": float(collected.sum() / pf.principal.sum()) if pf.n else math.nan,
-    })
+    cpu = time.process_time() - c0
+    return _peak(
+        {
+            "n": n,
+            "days": days,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "build_s": t_build,
+            "step_s": wall - t_build,
+            "rss_before_run_kib": rss_before,
+            "open_at_end": int(is_open.sum()),
+            "recovery_rate": float(collected.sum() / pf.principal.sum()) if pf.n else math.nan,
+        }
+    )
 
 
 def child_simpy(n_events: int, n_procs: int) -> dict[str, Any]:
@@ -230,13 +238,14 @@ def child_simpy(n_events: int, n_procs: int) -> dict[str, Any]:
             yield env.timeout(dt)
 
     env = simpy.Environment()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     for k in range(n_procs):
         env.process(proc(env, k, per + (1 if k < extra else 0)))
     env.run()
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     scheduled = int(next(env._eid))  # noqa: SLF001 - same counter the model's info uses
-    return _peak({"target_events": n_events, "events": scheduled, "procs": n_procs, "wall_s": wall})
+    return _peak({"target_events": n_events, "events": scheduled, "procs": n_procs, "wall_s": wall, "cpu_s": cpu})
 
 
 def _child_entry(conn: Any, func_name: str, args: tuple[Any, ...]) -> None:
@@ -255,6 +264,7 @@ def in_child(func_name: str, *args: Any, timeout: float | None = None, label: st
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     p = ctx.Process(target=_child_entry, args=(child, func_name, args), name=f"bench-{func_name}")
+    load0 = _loadavg()
     t0 = time.perf_counter()
     p.start()
     child.close()
@@ -285,38 +295,72 @@ def in_child(func_name: str, *args: Any, timeout: float | None = None, label: st
             next_note += 30.0
     p.join()
     result["process_s"] = time.perf_counter() - t0
+    result["loadavg_1min_before_after"] = [load0, _loadavg()]
     return result
+
+
+def _loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
 
 
 # ----------------------------------------------------------------------------- sweep
 
 
-def sweep_job(policy: str, seed: int, n: int) -> dict[str, float]:
+def sweep_job(policy: str, seed: int, n: int) -> dict[str, Any]:
+    """One sweep cell: load the scenario and run it; the KPIs and the job's CPU time."""
     import collectsim
 
+    c0 = time.process_time()
     sc = collectsim.load_scenario(overrides_for(n, policy=policy, seed=seed))
-    return collectsim.run(sc, 0).kpis
+    kpis = collectsim.run(sc, 0).kpis
+    return {"kpis": kpis, "cpu_s": time.process_time() - c0}
+
+
+def _machine_busy_s() -> float | None:
+    """CPU-seconds the whole machine has been busy since boot (from /proc/stat)."""
+    try:
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (sum(f) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _phase(label: str, fn: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run ``fn()`` (a list of job results); its wall time, the jobs' CPU time and the
+    CPU time the rest of the machine used meanwhile (other processes, plus worker
+    start-up in a cold parallel phase)."""
+    b0, t0 = _machine_busy_s(), time.perf_counter()
+    out = fn()
+    wall, b1 = time.perf_counter() - t0, _machine_busy_s()
+    jobs_cpu = sum(r["cpu_s"] for r in out)
+    other = None if b0 is None or b1 is None else max(b1 - b0 - jobs_cpu, 0.0) / wall
+    return out, {"wall_s": wall, "jobs_cpu_s": jobs_cpu, "other_cpus": None if other is None else round(other, 2)}
 
 
 def run_sweep(policies: tuple[str, ...], seeds: tuple[int, ...], n: int) -> dict[str, Any]:
     from joblib import Parallel, delayed
 
     cells = [(p, s, n) for p in policies for s in seeds]
+    load0 = _loadavg()
+    tree0 = source_state()["tree_sha256"]
     log(f"sweep: {len(cells)} jobs of {n:,} accounts, sequential in this process")
     sweep_job(*cells[0][:2], 1000)  # warm the imports and the Hydra config cache
-    t0 = time.perf_counter()
-    seq = [sweep_job(*c) for c in cells]
-    t_seq = time.perf_counter() - t0
-    log(f"sweep: sequential {t_seq:.2f} s; now joblib.Parallel(n_jobs=2, backend='loky'), cold workers")
-    t0 = time.perf_counter()
-    par = Parallel(n_jobs=2, backend="loky")(delayed(sweep_job)(*c) for c in cells)
-    t_par = time.perf_counter() - t0
-    log(f"sweep: parallel (cold) {t_par:.2f} s; again with the workers warm")
-    t0 = time.perf_counter()
-    par_warm = Parallel(n_jobs=2, backend="loky")(delayed(sweep_job)(*c) for c in cells)
-    t_warm = time.perf_counter() - t0
-    diffs = [f"{c[0]}/seed{c[1]}: {kpi_diff(a, b)[:3]}" for c, a, b in zip(cells, seq, par) if kpi_diff(a, b)]
-    diffs += [f"{c[0]}/seed{c[1]} (warm): {kpi_diff(a, b)[:3]}" for c, a, b in zip(cells, seq, par_warm) if kpi_diff(a, b)]
+    seq, p_seq = _phase("sequential", lambda: [sweep_job(*c) for c in cells])
+    log(f"sweep: sequential {p_seq['wall_s']:.2f} s; now joblib.Parallel(n_jobs=2, backend='loky'), cold workers")
+    par, p_par = _phase("parallel", lambda: Parallel(n_jobs=2, backend="loky")(delayed(sweep_job)(*c) for c in cells))
+    log(f"sweep: parallel (cold) {p_par['wall_s']:.2f} s; again with the workers warm")
+    warm, p_warm = _phase("warm", lambda: Parallel(n_jobs=2, backend="loky")(delayed(sweep_job)(*c) for c in cells))
+    tree1 = source_state()["tree_sha256"]
+    diffs = []
+    for tag, other in (("", par), (" (warm)", warm)):
+        for c, a, b in zip(cells, seq, other, strict=True):
+            d = kpi_diff(a["kpis"], b["kpis"])
+            if d:
+                diffs.append(f"{c[0]}/seed{c[1]}{tag}: {d[:3]}")
+    t_seq, t_par, t_warm = p_seq["wall_s"], p_par["wall_s"], p_warm["wall_s"]
     return {
         "jobs": len(cells),
         "accounts_per_job": n,
@@ -326,7 +370,10 @@ def run_sweep(policies: tuple[str, ...], seeds: tuple[int, ...], n: int) -> dict
         "parallel_warm_s": t_warm,
         "speedup": t_seq / t_par,
         "speedup_warm": t_seq / t_warm,
+        "phases": {"sequential": p_seq, "parallel": p_par, "parallel_warm": p_warm},
+        "loadavg_1min_before_after": [load0, _loadavg()],
         "results_equal": not diffs,
+        "code_changed_during_sweep": tree0 != tree1,
         "differences": diffs,
     }
 
@@ -358,25 +405,30 @@ def json_roundtrip(d: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(d))
 
 
-def golden_check(kpis: dict[str, Any], update: bool) -> dict[str, Any]:
+def golden_check(kpis: dict[str, Any], update: bool, source: dict[str, Any] | None = None) -> dict[str, Any]:
     got = json_roundtrip(kpis)
     if update:
-        GOLDEN.write_text(json.dumps({
-            "about": "Overall KPIs of the benchmark's 10k run (bench.py overrides below, replication 0). "
-                     "Regenerate with: python benchmarks/bench.py --update-golden",
-            "overrides": overrides_for(GOLDEN_N),
-            "kpis": got,
-            "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "source": source_state(),
-            "versions": versions(),
-        }, indent=2) + "\n")
+        GOLDEN.write_text(
+            json.dumps(
+                {
+                    "about": "Overall KPIs of the benchmark's 10k run (bench.py overrides below, replication 0). "
+                    "Regenerate with: python benchmarks/bench.py --update-golden",
+                    "overrides": overrides_for(GOLDEN_N),
+                    "kpis": got,
+                    "written": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+                    "source": source or source_state(),
+                    "versions": versions(),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         log(f"golden: wrote {GOLDEN.relative_to(ROOT)}")
     if not GOLDEN.is_file():
         return {"status": "MISSING", "diff": [f"{GOLDEN} does not exist; run with --update-golden"]}
     stored = json.loads(GOLDEN.read_text())
     diff = kpi_diff(stored["kpis"], got)
-    return {"status": "PASS" if not diff else "FAIL", "diff": diff, "updated": update,
-            "n_keys": len(stored["kpis"])}
+    return {"status": "PASS" if not diff else "FAIL", "diff": diff, "updated": update, "n_keys": len(stored["kpis"])}
 
 
 # ----------------------------------------------------------------------------- machine info
@@ -422,9 +474,12 @@ def machine_info() -> dict[str, Any]:
         "cpus_usable": usable,
         "mem_total_mib": round(mem_kib / 1024, 1) if mem_kib else None,
         "versions": versions(),
-        "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-                if k in os.environ},
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "env": {
+            k: os.environ[k]
+            for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+            if k in os.environ
+        },
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -439,10 +494,15 @@ def source_state() -> dict[str, Any]:
                 h.update(p.read_bytes())
     out: dict[str, Any] = {"tree_sha256": h.hexdigest()[:16]}
     try:
-        out["commit"] = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                       capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "conf"],
-                               capture_output=True, text=True, check=True).stdout.splitlines()
+        out["commit"] = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "conf"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
         out["uncommitted"] = dirty
     except (OSError, subprocess.CalledProcessError):
         pass
@@ -473,69 +533,127 @@ def evaluate_targets(sizes: dict[int, dict[str, Any]], sweep: dict[str, Any] | N
         if value is None or math.isnan(value):
             t[key] = {"target": TARGETS_TEXT[key], "value": None, "limit": limit, "status": "n/a", "note": why_na}
         else:
-            t[key] = {"target": TARGETS_TEXT[key], "value": value, "limit": limit, "unit": unit,
-                      "status": "PASS" if value <= limit else "MISS"}
+            t[key] = {
+                "target": TARGETS_TEXT[key],
+                "value": value,
+                "limit": limit,
+                "unit": unit,
+                "status": "PASS" if value <= limit else "MISS",
+            }
 
     m1, m100, m10 = ok(1_000_000), ok(100_000), ok(10_000)
     na1 = "1M not run" if 1_000_000 not in sizes else ("1M did not finish" if m1 is None else "")
     put("wall_1m", m1["wall_s"] if m1 else None, 60.0, "s", na1)
     put("rss_1m", mib(m1["peak_rss_kib"]) if m1 else None, 1024.0, "MiB", na1)
-    put("wall_100k", m100["wall_s"] if m100 else None, 5.0, "s", "100k not run" if 100_000 not in sizes else "100k did not finish")
+    put(
+        "wall_100k",
+        m100["wall_s"] if m100 else None,
+        5.0,
+        "s",
+        "100k not run" if 100_000 not in sizes else "100k did not finish",
+    )
     ratio = (m1["wall_s"] / 1e6) / (m10["wall_s"] / 1e4) if (m1 and m10) else None
     put("scaling", ratio, 1.5, "x", na1 or "10k missing")
     fl = sizes.get(1_000_000, {}).get("floor") or {}
-    put("vs_floor_1m", m1["wall_s"] / fl["wall_s"] if (m1 and "wall_s" in fl) else None, 30.0, "x", na1 or "floor missing")
+    put(
+        "vs_floor_1m",
+        m1["wall_s"] / fl["wall_s"] if (m1 and "wall_s" in fl) else None,
+        30.0,
+        "x",
+        na1 or "floor missing",
+    )
     if sweep and "speedup" in sweep:
         v = sweep["speedup"]
-        t["sweep"] = {"target": TARGETS_TEXT["sweep"], "value": v, "limit": 1.8, "unit": "x",
-                      "status": "PASS" if v >= 1.8 else "MISS"}
+        t["sweep"] = {
+            "target": TARGETS_TEXT["sweep"],
+            "value": v,
+            "limit": 1.8,
+            "unit": "x",
+            "status": "PASS" if v >= 1.8 else "MISS",
+        }
     else:
-        t["sweep"] = {"target": TARGETS_TEXT["sweep"], "value": None, "limit": 1.8, "status": "n/a", "note": "sweep not run"}
+        t["sweep"] = {
+            "target": TARGETS_TEXT["sweep"],
+            "value": None,
+            "limit": 1.8,
+            "status": "n/a",
+            "note": "sweep not run",
+        }
     return t
 
 
 def print_report(results: dict[str, Any]) -> None:
     sizes: dict[int, dict[str, Any]] = {int(k): v for k, v in results["sizes"].items()}
     mi = results["machine"]
-    print(f"\ncollectsim benchmark  {mi['date']}  {mi['platform']}  cpus={mi['cpu_count']}  mem={mi['mem_total_mib']} MiB  "
-          f"python {mi['versions']['python']}  numpy {mi['versions']['numpy']}  simpy {mi['versions']['simpy']}")
+    print(
+        f"\ncollectsim benchmark  {mi['date']}  {mi['platform']}  cpus={mi['cpu_count']}  mem={mi['mem_total_mib']} MiB  "
+        f"python {mi['versions']['python']}  numpy {mi['versions']['numpy']}  simpy {mi['versions']['simpy']}"
+    )
     src = results["source"]
-    print(f"code: commit {src.get('commit', '?')}  tree {src['tree_sha256']}"
-          + (f"  (uncommitted changes in src/conf: {len(src.get('uncommitted', []))} files)" if src.get("uncommitted") else ""))
-    print(f"scenario: policy={POLICY}, {HORIZON_DAYS} days, seed {SEED}, replication 0, 1 agent/1k accounts, "
-          f"3 lawyers and 50k dialler lines per 20k accounts\n")
-    hdr = (f"{'accounts':>10} {'wall s':>8} {'accounts/s':>11} {'events/acct':>11} {'calls':>10} {'peak RSS MB':>11} "
-           f"{'x NumPy floor':>13} {'x bare SimPy':>12} {'floor s':>8} {'SimPy s':>8}")
+    print(
+        f"code: commit {src.get('commit', '?')}  tree {src['tree_sha256']}"
+        + (
+            f"  (uncommitted changes in src/conf: {len(src.get('uncommitted', []))} files)"
+            if src.get("uncommitted")
+            else ""
+        )
+    )
+    print(
+        f"scenario: policy={POLICY}, {HORIZON_DAYS} days, seed {SEED}, replication 0, 1 agent/1k accounts, "
+        f"3 lawyers and 50k dialler lines per 20k accounts\n"
+    )
+    hdr = (
+        f"{'accounts':>10} {'wall s':>8} {'accounts/s':>11} {'events/acct':>11} {'calls':>10} {'peak RSS MB':>11} "
+        f"{'x NumPy floor':>13} {'x bare SimPy':>12} {'floor s':>8} {'SimPy s':>8} {'cpu/wall':>8}"
+    )
     print(hdr)
     print("-" * len(hdr))
     for n in sorted(sizes):
         r = sizes[n]
         m = r.get("model") or {}
         if "wall_s" not in m:
-            why = "TIMEOUT after %.0f s" % m.get("elapsed_s", math.nan) if m.get("timeout") else "ERROR (see JSON)"
+            why = f"TIMEOUT after {m.get('elapsed_s', math.nan):.0f} s" if m.get("timeout") else "ERROR (see JSON)"
             print(f"{n:>10,} {why}")
             continue
         fl, sp = r.get("floor") or {}, r.get("simpy") or {}
         x_floor = m["wall_s"] / fl["wall_s"] if "wall_s" in fl else math.nan
         x_simpy = m["wall_s"] / sp["wall_s"] if "wall_s" in sp else math.nan
-        print(f"{n:>10,} {m['wall_s']:>8.2f} {n / m['wall_s']:>11,.0f} {m['simpy_events'] / n:>11.2f} {m['calls']:>10,} "
-              f"{mib(m['peak_rss_kib']):>11.0f} {fmt(x_floor, '>13.1f')} {fmt(x_simpy, '>12.1f')} "
-              f"{fmt(fl.get('wall_s', math.nan), '>8.3f')} {fmt(sp.get('wall_s', math.nan), '>8.3f')}")
+        print(
+            f"{n:>10,} {m['wall_s']:>8.2f} {n / m['wall_s']:>11,.0f} {m['simpy_events'] / n:>11.2f} {m['calls']:>10,} "
+            f"{mib(m['peak_rss_kib']):>11.0f} {fmt(x_floor, '>13.1f')} {fmt(x_simpy, '>12.1f')} "
+            f"{fmt(fl.get('wall_s', math.nan), '>8.3f')} {fmt(sp.get('wall_s', math.nan), '>8.3f')} "
+            f"{fmt(m.get('cpu_s', math.nan) / m['wall_s'], '>8.2f')}"
+        )
     print("\n  wall s: collectsim.engine.run (portfolio building included), in its own spawned process")
-    print("  peak RSS MB: ru_maxrss of that process (MiB; includes the interpreter and imports, about "
-          f"{_baseline_mib(sizes):.0f} MiB before the run)")
+    print(
+        "  peak RSS MB: ru_maxrss of that process (MiB; includes the interpreter and imports, about "
+        f"{_baseline_mib(sizes):.0f} MiB before the run)"
+    )
     print("  x NumPy floor / x bare SimPy: model wall / reference wall at the same size")
+    print("  cpu/wall: the model child's CPU time / wall time (well under 1: the machine was busy)")
     sw = results.get("sweep")
     if sw:
         print(f"\nsweep: {sw['jobs']} jobs x {sw['accounts_per_job']:,} accounts ({', '.join(sw['cells'])})")
-        print(f"  sequential {sw['sequential_s']:.2f} s, joblib loky n_jobs=2 {sw['parallel_s']:.2f} s "
-              f"-> speed-up {sw['speedup']:.2f}x (warm workers: {sw['parallel_warm_s']:.2f} s, {sw['speedup_warm']:.2f}x)")
-        print(f"  parallel KPIs equal sequential: {'yes' if sw['results_equal'] else 'NO'}")
+        print(
+            f"  sequential {sw['sequential_s']:.2f} s, joblib loky n_jobs=2 {sw['parallel_s']:.2f} s "
+            f"-> speed-up {sw['speedup']:.2f}x (warm workers: {sw['parallel_warm_s']:.2f} s, {sw['speedup_warm']:.2f}x)"
+        )
+        eq = "yes" if sw["results_equal"] else "NO"
+        if not sw["results_equal"] and sw.get("code_changed_during_sweep"):
+            eq += " (but src/ or conf/ changed during the sweep, so the jobs ran different code: inconclusive)"
+        print(f"  parallel KPIs equal sequential: {eq}")
+        ph = sw.get("phases", {})
+        print(
+            "  other CPU use during the phases (CPUs; cold parallel includes worker start-up): "
+            + ", ".join(f"{k} {v.get('other_cpus')}" for k, v in ph.items())
+        )
         for d in sw["differences"][:5]:
             print(f"    {d}")
     g = results["golden"]
-    print(f"\ngolden check (10k KPIs vs {GOLDEN.relative_to(ROOT)}): {g['status']}"
-          + (" (just rewritten)" if g.get("updated") else ""))
+    print(
+        f"\ngolden check (10k KPIs vs {GOLDEN.relative_to(ROOT)}): {g['status']}"
+        + (" (just rewritten)" if g.get("updated") else "")
+    )
     for d in g.get("diff", [])[:8]:
         print(f"    {d}")
     if len(g.get("diff", [])) > 8:
@@ -545,12 +663,39 @@ def print_report(results: dict[str, Any]) -> None:
         val = "-" if t["value"] is None else f"{t['value']:.3g} {t.get('unit', '')}".strip()
         note = f"  ({t['note']})" if t.get("note") else ""
         print(f"  {t['status']:<5} {t['target']:<48} measured {val}{note}")
+    busy = _busy_notes(results)
+    if busy:
+        print("\nWARNING: the machine looked busy; times may be inflated:")
+        for b in busy:
+            print(f"  {b}")
     if results["source"].get("changed_during_run"):
         print("\nWARNING: src/ or conf/ changed while the benchmark ran; the sizes may have measured different code.")
 
 
+def _busy_notes(results: dict[str, Any]) -> list[str]:
+    notes = []
+    ncpu = results["machine"].get("cpus_usable") or results["machine"].get("cpu_count") or 1
+    for n, r in sorted(((int(k), v) for k, v in results["sizes"].items())):
+        m = r.get("model") or {}
+        if "cpu_s" in m and m["wall_s"] > 1.0 and m["cpu_s"] / m["wall_s"] < 0.9:
+            notes.append(
+                f"model {n:,}: cpu/wall {m['cpu_s'] / m['wall_s']:.2f}, "
+                f"1-min load average before/after {m.get('loadavg_1min_before_after')}"
+            )
+    sw = results.get("sweep") or {}
+    for k in ("sequential", "parallel_warm"):
+        o = (sw.get("phases") or {}).get(k, {}).get("other_cpus")
+        if o is not None and o > 0.25:
+            notes.append(f"sweep ({k}): other processes used {o:.2f} CPUs (of {ncpu}) while it ran")
+    return notes
+
+
 def _baseline_mib(sizes: dict[int, dict[str, Any]]) -> float:
-    vals = [mib(v["model"]["rss_before_run_kib"]) for v in sizes.values() if v.get("model") and "rss_before_run_kib" in v["model"]]
+    vals = [
+        mib(v["model"]["rss_before_run_kib"])
+        for v in sizes.values()
+        if v.get("model") and "rss_before_run_kib" in v["model"]
+    ]
     return min(vals) if vals else math.nan
 
 
@@ -558,10 +703,14 @@ def _baseline_mib(sizes: dict[int, dict[str, Any]]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sizes", help="comma-separated portfolio sizes (default 10000,100000,1000000)")
     ap.add_argument("--quick", action="store_true", help="sizes 10k,50k and a 4-job sweep of 5k accounts")
-    ap.add_argument("--json", default=str(DEFAULT_JSON), help="where to write the results (default benchmarks/results.json)")
+    ap.add_argument(
+        "--json", default=str(DEFAULT_JSON), help="where to write the results (default benchmarks/results.json)"
+    )
     ap.add_argument("--update-golden", action="store_true", help="rewrite benchmarks/golden_10k.json from this run")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed for one model run (default 1800)")
     ap.add_argument("--no-sweep", action="store_true", help="skip the 2-worker sweep")
@@ -580,8 +729,15 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "machine": machine_info(),
         "source": src0,
-        "settings": {"policy": POLICY, "horizon_days": HORIZON_DAYS, "seed": SEED, "replication": 0,
-                     "sizes": sizes_list, "quick": args.quick, "overrides": {str(n): overrides_for(n) for n in run_sizes}},
+        "settings": {
+            "policy": POLICY,
+            "horizon_days": HORIZON_DAYS,
+            "seed": SEED,
+            "replication": 0,
+            "sizes": sizes_list,
+            "quick": args.quick,
+            "overrides": {str(n): overrides_for(n) for n in run_sizes},
+        },
         "sizes": {},
     }
     failed = False
@@ -591,8 +747,10 @@ def main(argv: list[str] | None = None) -> int:
         m = in_child("child_model", n, timeout=args.timeout, label=f"model {n:,}")
         entry["model"] = m
         if "wall_s" in m:
-            log(f"model: {n:,} accounts done in {m['wall_s']:.2f} s, {m['simpy_events']:,} SimPy events, "
-                f"{m['calls']:,} calls, peak RSS {mib(m['peak_rss_kib']):.0f} MiB")
+            log(
+                f"model: {n:,} accounts done in {m['wall_s']:.2f} s, {m['simpy_events']:,} SimPy events, "
+                f"{m['calls']:,} calls, peak RSS {mib(m['peak_rss_kib']):.0f} MiB"
+            )
         else:
             failed = failed or "error" in m
             log(f"model: {n:,} accounts FAILED: {'timeout' if m.get('timeout') else m.get('error', '')[-500:]}")
@@ -606,7 +764,9 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"floor FAILED: {fl.get('error', '')[-500:]}")
             if "simpy_events" in m:
                 log(f"simpy: bare loop with {m['simpy_events']:,} events ...")
-                entry["simpy"] = sp = in_child("child_simpy", m["simpy_events"], m["collectors"] + 1, label=f"simpy {n:,}")
+                entry["simpy"] = sp = in_child(
+                    "child_simpy", m["simpy_events"], m["collectors"] + 1, label=f"simpy {n:,}"
+                )
                 if "wall_s" in sp:
                     log(f"simpy: {sp['wall_s']:.3f} s")
                 else:
@@ -615,7 +775,7 @@ def main(argv: list[str] | None = None) -> int:
 
     m10 = results["sizes"][str(GOLDEN_N)]["model"]
     if "kpis" in m10:
-        results["golden"] = golden_check(m10["kpis"], args.update_golden)
+        results["golden"] = golden_check(m10["kpis"], args.update_golden, src0)
     else:
         results["golden"] = {"status": "ERROR", "diff": ["the 10k run did not finish"]}
     failed = failed or results["golden"]["status"] != "PASS"
@@ -639,8 +799,17 @@ def main(argv: list[str] | None = None) -> int:
     for v in results["sizes"].values():
         kp = (v.get("model") or {}).pop("kpis", None)
         if kp is not None:
-            v["model"]["kpis_selected"] = {k: kp.get(k) for k in ("recovery_rate", "cure_rate", "collector_utilisation",
-                                                                   "calls_per_agent_day", "lawsuits_filed", "backlog_mean")}
+            v["model"]["kpis_selected"] = {
+                k: kp.get(k)
+                for k in (
+                    "recovery_rate",
+                    "cure_rate",
+                    "collector_utilisation",
+                    "calls_per_agent_day",
+                    "lawsuits_filed",
+                    "backlog_mean",
+                )
+            }
     results["sizes_printed"] = sorted(sizes_req)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -72,7 +72,7 @@ def recount_breaches(sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, in
     for i, t, kind, conn in zip(ev["idx"].tolist(), ev["time"].tolist(), ev["action"].tolist(), ev["connected"].tolist()):
         if kind not in (int(Action.SMS), *CALL_KINDS):
             continue
-        hour = (t % 1.0) * 24
+        hour = round((t % 1.0) * 24, 9)
         counts["window"] += int(hour < cfg.window_start_hour or hour >= cfg.window_end_hour)
         if kind == int(Action.SMS):
             continue

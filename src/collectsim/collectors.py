@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import numpy as np
 import simpy
 
 from collectsim.actions import Action
-from collectsim.compliance import Compliance
+from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import sample
 from collectsim.scenario import CollectorsConfig, Scenario
+from collectsim.shared import shared, shared_copy
 from collectsim.state import OPEN, AccountState
 
 MIN_PER_DAY = 1440.0
@@ -79,22 +80,11 @@ class WorkQueue:
         return len(self.heap)
 
 
-class _Buffer:
-    """Pre-drawn values handed out one at a time (cheaper than one draw per call)."""
-
-    def __init__(self, draw: Callable[[int], np.ndarray], size: int = 8192) -> None:
-        self.draw = draw
-        self.size = size
-        self.values: list[float] = []
-        self.pos = 0
-
-    def next(self) -> float:
-        if self.pos >= len(self.values):
-            self.values = self.draw(self.size).tolist()
-            self.pos = 0
-        v = self.values[self.pos]
-        self.pos += 1
-        return v
+def _draws(draw: Callable[[int], np.ndarray], chunk: int = 8192) -> Iterator[float]:
+    """An endless stream of pre-drawn values, ``chunk`` at a time (cheaper than one
+    draw per call; ``next()`` on it is a plain generator step)."""
+    while True:
+        yield from draw(chunk).tolist()
 
 
 class CollectorPool:
@@ -125,9 +115,9 @@ class CollectorPool:
                            int(Action.FIRM_CALL): scenario.channels.firm_call.stress_increment}
         self.contact_effect = stress_effect
         self.telephony = scenario.channels.telephony_yuan_per_minute
-        self._u = _Buffer(rng.random)
-        self._conn = _Buffer(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
-        self._noans = _Buffer(lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01))
+        self._u = _draws(rng.random)
+        self._conn = _draws(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
+        self._noans = _draws(lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01))
         start, end = cfg.shift_start_hour, cfg.shift_end_hour
         if compliance.enforce:
             # Agents do not dial outside the permitted window.
@@ -140,7 +130,14 @@ class CollectorPool:
         # M/M/c configuration used to validate the pool against queueing theory.
         self.continuous = start == 0.0 and end == 24.0 and cfg.break_minutes == 0
         self.available_minutes = max(self.shift_end - self.shift_start, 0.0) * MIN_PER_DAY
+        # Whether every call of the shift falls inside the calling window (then the
+        # window rule needs no check per call).
+        win = compliance.cfg
+        self.window_ok = win.window_start_hour <= start and (self.shift_end * 24.0) <= win.window_end_hour
         self.active = True
+        self.callable, self.callable_py = shared(state.pf.n, "B")  # refreshed daily
+        _, self.contact_py = shared_copy(state.pf.contactability, "d")
+        _, self.sens_py = shared_copy(state.pf.sensitivity, "d")
         # Call log (flat lists, turned into arrays by the engine once per day).
         self.log: list[tuple[Any, ...]] = []  # one row per call, fields LOG_FIELDS
         self._seq = 0  # one counter for every contact of the run, in the order they happen
@@ -165,7 +162,7 @@ class CollectorPool:
         """Recompute which accounts may be called today (the engine calls this once a
         day, after the start-of-day bookkeeping; nothing changes it during the shift)."""
         st = self.state
-        self.callable = (st.status == OPEN) & ~st.in_legal & ~st.outsourced & ~st.plan_active & (st.promise_due == math.inf)
+        self.callable[:] = (st.status == OPEN) & ~st.in_legal & ~st.outsourced & ~st.plan_active & (st.promise_due == math.inf)
 
     def _agent(self, k: int) -> Generator[simpy.Event, Any, None]:
         # The hot loop of the model: one pass per call. Everything it touches is bound
@@ -173,12 +170,17 @@ class CollectorPool:
         env, st, comp, q, append = self.env, self.state, self.compliance, self.queue, self.log.append
         skill, harsh = float(self.skill_mult[k]), float(self.harshness[k])
         cap = math.inf if self.continuous else self.cfg.max_conversations_per_day
-        pending = st.pending_call
-        stress, stress_t, peak, decay = st.stress, st.stress_t, st.stress_peak, st.decay
-        contact, sens = st.pf.contactability, st.pf.sensitivity
+        # array.array faces of the state: plain Python numbers, fast one at a time.
+        pending, callable_ = st.pending_call_py, self.callable_py
+        stress, stress_t, peak, decay = st.stress_py, st.stress_t_py, st.stress_peak_py, st.decay
+        contact, sens = self.contact_py, self.sens_py
         ce = self.contact_effect
-        unext, conn_next, noans_next = self._u.next, self._conn.next, self._noans.next
-        allow, record, exp, pop, timeout = comp.allow_one, comp.record_one, math.exp, q.pop, env.timeout
+        unext, conn_next, noans_next = self._u.__next__, self._conn.__next__, self._noans.__next__
+        allow, exp, pop, timeout = comp.allow_call, math.exp, q.pop, env.timeout
+        window_ok = self.window_ok
+        ws, we = comp.cfg.window_start_hour, comp.cfg.window_end_hour
+        today, week, conn_today, unans_today, last_conv = comp.py_counters()
+        inc_by_action = {a: v * harsh for a, v in self.stress_inc.items()}
         while self.active:
             day = math.floor(env.now + 1e-12)
             if self.continuous:
@@ -189,7 +191,8 @@ class CollectorPool:
                 yield timeout(start - env.now)
             if not self.active:
                 return
-            callable_ = self.callable
+            if today is not comp.py_counters()[0]:  # a new day rotated the 7-day window
+                today = comp.py_counters()[0]
             convs = 0
             while env.now < end and convs < cap:
                 item = pop()
@@ -199,33 +202,39 @@ class CollectorPool:
                     yield wake if end == math.inf else env.any_of([wake, timeout(end - env.now)])
                     continue
                 i = item[2]
-                pending[i] = False
+                pending[i] = 0
                 if not callable_[i]:
                     continue
                 now = env.now
-                s = float(stress[i]) * exp(-decay * (now - stress_t[i]))
+                s = stress[i] * exp(-decay * (now - stress_t[i]))
                 connected = unext() < contact[i] * exp(-ce * s)
                 minutes = conn_next() if connected else noans_next()
                 if now + minutes / MIN_PER_DAY > end:
                     # No time left today for this call: it goes back to the queue.
                     q.push(item)
-                    pending[i] = True
+                    pending[i] = 1
                     break
+                if not window_ok and not comp.window_allows(i, now, ws <= hour_of(now) < we):
+                    continue
                 if not allow(i, now):
                     continue
                 action = item[3]
+                # Count the attempt for the contact rules.
+                today[i] += 1
+                week[i] += 1
                 if connected:
-                    s += self.stress_inc[action] * sens[i] * harsh
+                    conn_today[i] += 1
+                    last_conv[i] = now
+                    s += inc_by_action[action] * sens[i]
                     stress[i] = s
                     stress_t[i] = now
                     if s > peak[i]:
                         peak[i] = s
                     convs += 1
-                record(i, now, connected)
+                else:
+                    unans_today[i] += 1
                 append((i, now, action, connected, skill, s, item[4], k, minutes, self._seq))
                 self._seq += 1
-                self.busy_minutes += minutes
-                self.calls += 1
                 yield timeout(minutes / MIN_PER_DAY)
             self.conversations += convs
             if self.keep_shift_log:
@@ -245,6 +254,8 @@ class CollectorPool:
         cols = list(zip(*rows)) if rows else [()] * len(LOG_FIELDS)
         out = {name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(LOG_FIELDS, cols)}
         rows.clear()
+        self.calls += out["idx"].size
+        self.busy_minutes += float(out["minutes"].sum())
         if out["idx"].size:
             np.add.at(self.state.handle_minutes, out["idx"], out["minutes"])
             np.add.at(self.state.cost["telephony"], out["idx"], out["minutes"] * self.telephony)

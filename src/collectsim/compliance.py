@@ -20,8 +20,15 @@ from typing import Any
 import numpy as np
 
 from collectsim.scenario import ComplianceConfig
+from collectsim.shared import shared
 
 RULES = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown")
+
+
+def hour_of(t: Any) -> Any:
+    """Hour of the day of time ``t`` (days), rounded to 1e-9 h so that 08:00 computed
+    as ``day + 8/24`` is not read as 07:59:59.999."""
+    return np.round((np.asarray(t) % 1.0) * 24.0, 9) if np.ndim(t) else round((t % 1.0) * 24.0, 9)
 
 
 class Compliance:
@@ -30,11 +37,12 @@ class Compliance:
     def __init__(self, cfg: ComplianceConfig, n: int) -> None:
         self.cfg = cfg
         self.enforce = cfg.enforce
-        self.connected_today = np.zeros(n, dtype=np.int32)
-        self.unanswered_today = np.zeros(n, dtype=np.int32)
-        self.ring = np.zeros((7, n), dtype=np.int32)  # attempts per day, last 7 days
-        self.attempts_7d = np.zeros(n, dtype=np.int32)
-        self.last_conversation = np.full(n, -np.inf)
+        # Two-faced counters (see collectsim.shared): vectorised resets, scalar checks.
+        self.connected_today, self._connected_py = shared(n, "i")
+        self.unanswered_today, self._unanswered_py = shared(n, "i")
+        self._ring = [shared(n, "i") for _ in range(7)]  # attempts per day, last 7 days
+        self.attempts_7d, self._week_py = shared(n, "i")
+        self.last_conversation, self._last_conv_py = shared(n, "d", -np.inf)
         self.counts = {r: 0 for r in RULES}  # blocked (enforce) or breaches
         self.by_account = np.zeros((len(RULES), n), dtype=np.int32)
         self._max = (
@@ -44,7 +52,7 @@ class Compliance:
             -np.inf if cfg.cooldown_days_after_conversation is None else cfg.cooldown_days_after_conversation,
         )
         self._day = -1
-        self.attempts_today = self.ring[6]
+        self.attempts_today, self._today_py = self._ring[6]
         self._build_scalar_checks()
 
     def new_day(self, day: int) -> None:
@@ -52,9 +60,10 @@ class Compliance:
         self.connected_today[:] = 0
         self.unanswered_today[:] = 0
         slot = day % 7
-        self.attempts_7d -= self.ring[slot]
-        self.ring[slot] = 0
-        self.attempts_today = self.ring[slot]  # a view: today's row of the 7-day window
+        row = self._ring[slot][0]
+        self.attempts_7d -= row
+        row[:] = 0
+        self.attempts_today, self._today_py = self._ring[slot]
         self._day = day
 
     def in_window(self, hour: float) -> bool:
@@ -62,7 +71,7 @@ class Compliance:
 
     def violations(self, idx: np.ndarray, t: np.ndarray | float, is_call: bool) -> np.ndarray:
         """Boolean matrix (rules x accounts) of rules a contact at ``t`` would break."""
-        hour = (np.asarray(t) % 1.0) * 24.0
+        hour = hour_of(t)
         out = np.zeros((len(RULES), idx.size), dtype=bool)
         out[0] = (hour < self.cfg.window_start_hour) | (hour >= self.cfg.window_end_hour)
         if is_call:
@@ -92,13 +101,26 @@ class Compliance:
             np.add.at(self.by_account[r], idx[v[r]], 1)
         return np.ones(idx.size, dtype=bool)
 
+    def py_counters(self) -> tuple[Any, Any, Any, Any, Any]:
+        """The array.array faces of today's attempts, the 7-day attempts, today's
+        connected and unanswered calls and the last conversation time, for the
+        collector loop to update in place."""
+        return self._today_py, self._week_py, self._connected_py, self._unanswered_py, self._last_conv_py
+
+    def window_allows(self, i: int, t: float, inside: bool) -> bool:
+        """Count a call outside the window (``inside`` False); whether it may go ahead."""
+        if inside:
+            return True
+        self.counts["window"] += 1
+        self.by_account[0, i] += 1
+        return not self.enforce
+
     def _build_scalar_checks(self) -> None:
-        """Specialise the per-call check and update to the rules that are active."""
-        cfg = self.cfg
-        ws, we = cfg.window_start_hour, cfg.window_end_hour
+        """Specialise the per-call check to the rules that are active (the window rule
+        is checked by :meth:`window_allows`)."""
         mc, mu, ma, cd = self._max
-        connected, unanswered, week, last = self.connected_today, self.unanswered_today, self.attempts_7d, self.last_conversation
-        checks: list[tuple[int, Any]] = [(0, lambda i, t: not ws <= (t % 1.0) * 24.0 < we)]
+        connected, unanswered, week, last = self._connected_py, self._unanswered_py, self._week_py, self._last_conv_py
+        checks: list[tuple[int, Any]] = []
         if mc < np.inf:
             checks.append((1, lambda i, t: connected[i] >= mc))
         if mu < np.inf:
@@ -109,8 +131,8 @@ class Compliance:
             checks.append((4, lambda i, t: t - last[i] < cd))
         counts, by_account, enforce = self.counts, self.by_account, self.enforce
 
-        def allow_one(i: int, t: float) -> bool:
-            """Scalar version of :meth:`filter` for one collector call (the hot path)."""
+        def allow_call(i: int, t: float) -> bool:
+            """Per-call rules for one collector call (the hot path); counts what it breaks."""
             ok = True
             for r, broken in checks:
                 if broken(i, t):
@@ -121,17 +143,7 @@ class Compliance:
                     ok = False
             return True if not enforce else ok
 
-        self.allow_one = allow_one
-
-    def record_one(self, i: int, t: float, connected: bool) -> None:
-        """Scalar version of :meth:`record_attempts` for one collector call."""
-        self.attempts_today[i] += 1
-        self.attempts_7d[i] += 1
-        if connected:
-            self.connected_today[i] += 1
-            self.last_conversation[i] = t
-        else:
-            self.unanswered_today[i] += 1
+        self.allow_call = allow_call
 
     def record_attempts(self, idx: np.ndarray, t: np.ndarray | float, connected: np.ndarray) -> None:
         """Update the counters after call attempts (no duplicate accounts)."""

@@ -12,6 +12,7 @@ import numpy as np
 
 from collectsim.actions import Action
 from collectsim.portfolio import Portfolio
+from collectsim.shared import shared, shared_copy
 
 # Account status codes.
 WAITING, OPEN, CURED, WRITTEN_OFF, SOLD = 0, 1, 2, 3, 4
@@ -39,9 +40,10 @@ class AccountState:
         self.repayments = np.zeros(n, dtype=np.int32)  # borrower-initiated repayments
         # stress: value at stress_t; decays with the half-life
         self.decay = np.log(2.0) / half_life_days
-        self.stress = np.zeros(n)
-        self.stress_t = pf.entry_time.copy()
-        self.stress_peak = np.zeros(n)
+        # Stress is read and written by the collector loop too: two-faced buffers.
+        self.stress, self.stress_py = shared(n, "d")
+        self.stress_t, self.stress_t_py = shared_copy(pf.entry_time, "d")
+        self.stress_peak, self.stress_peak_py = shared(n, "d")
         self.stress_sum = np.zeros(n)  # sum of end-of-day stress over open days
         self.open_days = np.zeros(n, dtype=np.int32)
         self.distress_days = np.zeros(n, dtype=np.int32)
@@ -75,7 +77,8 @@ class AccountState:
         self.lawsuit_filed = np.zeros(n, dtype=bool)
         self.lawsuit_won = np.zeros(n, dtype=bool)
         self.outsourced = np.zeros(n, dtype=bool)
-        self.pending_call = np.zeros(n, dtype=bool)
+        self.pending_call_u8, self.pending_call_py = shared(n, "B")  # 1: a call is queued
+        self.pending_call = self.pending_call_u8.view(bool)
         self.cost = {c: np.zeros(n) for c in COST_CHANNELS}
         self.outsourcing_commission = 0.0
 

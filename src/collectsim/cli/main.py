@@ -31,11 +31,12 @@ from collectsim.errors import CollectsimError
 register_schemas()
 
 #: Overrides that change where or how results are shown, not the results themselves.
-NOT_RESULT_KEYS = {"resume", "publish_dir", "show_segments", "baseline", "study", "experiment"}
+NOT_RESULT_KEYS = {"resume", "publish_dir", "show_segments", "baseline", "study", "experiment", "objectives"}
 
 
-def run_job(cfg: DictConfig) -> dict[str, Any] | None:
-    """Run one cell and write its result files; return its mean KPIs (None on failure)."""
+def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
+    """Run one cell and write its result files; return its mean KPIs (None on failure),
+    or, when ``objectives`` lists KPI names, the tuple of those mean KPIs."""
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     out_dir = Path(hc.runtime.output_dir)
@@ -80,7 +81,11 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | None:
     else:
         print(kpi_report(results, show_segments=bool(cfg.get("show_segments", True))))
         print(f"\nresults written to {out_dir}")
-    return {k: sum(r.kpis[k] for r in results) / len(results) for k in results[0].kpis}
+    means = {k: sum(r.kpis[k] for r in results) / len(results) for k in results[0].kpis}
+    objectives = cfg.get("objectives")
+    if objectives:  # an optimising sweeper (Optuna) reads these mean KPIs, in order
+        return tuple(float(means[str(k)]) for k in objectives)
+    return means
 
 
 def _finished(out_dir: Path, overrides: list[str]) -> bool:
