@@ -176,7 +176,10 @@ class CollectorPool:
         contact, sens = self.contact_py, self.sens_py
         ce = self.contact_effect
         unext, conn_next, noans_next = self._u.__next__, self._conn.__next__, self._noans.__next__
-        allow, exp, pop, timeout = comp.allow_call, math.exp, q.pop, env.timeout
+        allow, exp, timeout = comp.allow_call, math.exp, env.timeout
+        heap, heappop = q.heap, heapq.heappop
+        # Rule limits for the fast path (inf / -inf for a rule that is not active).
+        max_conn, max_unans, max_week, cooldown = comp.limits
         window_ok = self.window_ok
         ws, we = comp.cfg.window_start_hour, comp.cfg.window_end_hour
         today, week, conn_today, unans_today, last_conv = comp.py_counters()
@@ -195,7 +198,7 @@ class CollectorPool:
                 today = comp.py_counters()[0]
             convs = 0
             while env.now < end and convs < cap:
-                item = pop()
+                item = heappop(heap) if heap else None
                 if item is None:
                     # Idle: wait for new calls or the end of the shift.
                     wake = q.wakeup()
@@ -216,7 +219,8 @@ class CollectorPool:
                     break
                 if not window_ok and not comp.window_allows(i, now, ws <= hour_of(now) < we):
                     continue
-                if not allow(i, now):
+                if (conn_today[i] >= max_conn or unans_today[i] >= max_unans or week[i] >= max_week
+                        or now - last_conv[i] < cooldown) and not allow(i, now):
                     continue
                 action = item[3]
                 # Count the attempt for the contact rules.

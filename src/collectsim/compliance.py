@@ -52,6 +52,8 @@ class Compliance:
             -np.inf if cfg.cooldown_days_after_conversation is None else cfg.cooldown_days_after_conversation,
         )
         self._day = -1
+        #: (max connected today, max unanswered today, max attempts in 7 days, cooldown days)
+        self.limits = self._max
         self.attempts_today, self._today_py = self._ring[6]
         self._build_scalar_checks()
 
