@@ -19,10 +19,11 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # for the bad-input table kept in tests/
 
+from tests.test_config import BAD  # noqa: E402
+
 from collectsim import ConfigError, __version__, kpi_table, load_scenario, run_replications  # noqa: E402
 from collectsim.checks import all_checks  # noqa: E402
 from collectsim.engine import build_plugins  # noqa: E402
-from tests.test_config import BAD  # noqa: E402
 
 TARGETS = [
     ("cured_30d_rate", "accounts cured within 30 days past due", 0.75, 0.85, "about 80% (DESIGN 8)"),

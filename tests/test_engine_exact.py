@@ -6,12 +6,12 @@ import copy
 from typing import Any
 
 import numpy as np
+from tests.conftest import small
 
 from collectsim import scenario_from_dict
 from collectsim.actions import Action
 from collectsim.engine import Simulation
 from collectsim.scenario import Scenario, scenario_to_dict
-from tests.conftest import small
 
 NEVER_PAYS = {"_target_": "collectsim.behaviour.RollRate", "cure_prob": [0.0, 0.0, 0.0, 0.0], "impulse_scale": 0.0}
 
@@ -79,7 +79,7 @@ def test_one_collector_works_an_exact_day() -> None:
     # FIFO by request order: accounts 0..89 on day 0, the 110 others carried to day 1.
     idx0 = np.concatenate([e["idx"] for e in day0])
     assert sorted(idx0.tolist()) == list(range(90))
-    for day, agent, start, end, last_end, convs in sim.pool.shift_log:
+    for _day, _agent, _start, end, last_end, convs in sim.pool.shift_log:
         assert last_end <= end + 1e-12 and convs <= 90
 
 

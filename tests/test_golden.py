@@ -12,8 +12,9 @@ import math
 import os
 from pathlib import Path
 
-from collectsim.engine import run
 from tests.conftest import small
+
+from collectsim.engine import run
 
 GOLDEN = Path(__file__).with_name("golden_small.json")
 OVERRIDES = ("policy=staged", "seed=3")

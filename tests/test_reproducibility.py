@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from tests.conftest import small
 
 from collectsim.engine import run
 from collectsim.portfolio import build_portfolio
 from collectsim.random_streams import RandomStreams
-from tests.conftest import small
 
 
 def _same(a, b) -> bool:

@@ -88,7 +88,7 @@ class Compliance:
         """Count the rules broken by contacts ``idx`` at ``t``; return the mask allowed."""
         v = self.violations(idx, t, is_call)
         if not v.any():
-            return np.ones(idx.size, dtype=bool)
+            return np.ones(idx.size, dtype=bool)  # nothing broken: all allowed
         if self.enforce:
             # Count only the first rule that blocks each request.
             first = np.argmax(v, axis=0)
@@ -97,7 +97,7 @@ class Compliance:
                 m = blocked & (first == r)
                 self.counts[RULES[r]] += int(m.sum())
                 np.add.at(self.by_account[r], idx[m], 1)
-            return ~blocked
+            return np.asarray(~blocked)
         for r in range(len(RULES)):
             self.counts[RULES[r]] += int(v[r].sum())
             np.add.at(self.by_account[r], idx[v[r]], 1)

@@ -12,27 +12,33 @@ from collectsim.scenario import Dist
 Sampler = Callable[[Dist, np.random.Generator, int], np.ndarray]
 
 
+def _f(x: float | None) -> float:
+    """A parameter that check_dist guaranteed to be set."""
+    assert x is not None
+    return float(x)
+
+
 def _beta(d: Dist, rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.beta(d.a, d.b, size=n)
+    return rng.beta(_f(d.a), _f(d.b), size=n)
 
 
 def _lognormal(d: Dist, rng: np.random.Generator, n: int) -> np.ndarray:
     # Parameterised by the arithmetic mean: mu = ln(mean) - sigma^2 / 2.
     sigma = float(d.sigma or 0.0)
-    mu = np.log(d.mean) - 0.5 * sigma**2
+    mu = np.log(_f(d.mean)) - 0.5 * sigma**2
     return rng.lognormal(mu, sigma, size=n)
 
 
 def _uniform(d: Dist, rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.uniform(d.low, d.high, size=n)
+    return rng.uniform(_f(d.low), _f(d.high), size=n)
 
 
 def _normal(d: Dist, rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.normal(d.mean, d.sigma, size=n)
+    return rng.normal(_f(d.mean), _f(d.sigma), size=n)
 
 
 def _exponential(d: Dist, rng: np.random.Generator, n: int) -> np.ndarray:
-    return rng.exponential(d.mean, size=n)
+    return rng.exponential(_f(d.mean), size=n)
 
 
 def _constant(d: Dist, rng: np.random.Generator, n: int) -> np.ndarray:

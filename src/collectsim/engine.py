@@ -42,7 +42,7 @@ from collectsim.policies.base import AccountView, Policy, Requests
 from collectsim.portfolio import build_portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario import ChannelConfig, Scenario
-from collectsim.state import OPEN, WAITING, AccountState
+from collectsim.state import OPEN, AccountState
 
 Progress = Callable[[int, int, int], None]
 
@@ -401,8 +401,8 @@ class Simulation:
         ab_exp = np.zeros(idx.size)
         w_exp = np.zeros(idx.size)
         complaint_p = np.zeros(idx.size)
-        for code, ch in self._channel.items():
-            m = action == code
+        for channel_code, ch in self._channel.items():
+            m = action == channel_code
             if m.any():
                 impulse[m] = ch.impulse
                 ab_exp[m] = ch.ability_exp

@@ -20,7 +20,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from collectsim.cli.results import RESULT_FILES, write_job, write_results, versions
+from collectsim.cli.results import RESULT_FILES, versions, write_job, write_results
 from collectsim.cli.schema import register_schemas
 from collectsim.cli.sweep_progress import report_job_done
 from collectsim.cli.table import kpi_report

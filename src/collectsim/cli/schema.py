@@ -33,7 +33,7 @@ GROUP_SCHEMAS: dict[str, type] = {
 def mutable(cls: type) -> type:
     """A non-frozen copy of dataclass ``cls`` whose nested dataclasses are copied too."""
     hints = typing.get_type_hints(cls)
-    fields = []
+    fields: list[Any] = []
     for f in dataclasses.fields(cls):
         tp = _swap(hints[f.name])
         if f.default is not dataclasses.MISSING:
@@ -59,7 +59,7 @@ def _swap(tp: Any) -> Any:
         return list[_swap(args[0])]  # type: ignore[misc]
     if origin in (typing.Union,) or type(tp).__name__ == "UnionType":
         inner = [a for a in args if a is not type(None)]
-        return typing.Optional[_swap(inner[0])]  # noqa: UP007 - OmegaConf needs Optional
+        return typing.Optional[_swap(inner[0])]  # noqa: UP007, UP045 - OmegaConf needs Optional
     if tp is dict or origin is dict:
         return typing.Any
     return tp
