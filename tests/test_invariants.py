@@ -43,8 +43,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     co = d["collectors"]
     co["size"] = draw(st.integers(1, 3))
     co["max_conversations_per_day"] = draw(st.integers(1, 90))
-    co["shift_start_hour"] = draw(st.sampled_from([6.0, 8.0, 9.0]))
-    co["shift_end_hour"] = draw(st.sampled_from([17.0, 20.0, 23.0]))
+    # 0-24 with no break is a round-the-clock team (unless a window clips it).
+    co["shift_start_hour"] = draw(st.sampled_from([0.0, 6.0, 8.0, 9.0]))
+    co["shift_end_hour"] = draw(st.sampled_from([17.0, 20.0, 23.0, 24.0]))
+    co["break_minutes"] = draw(st.sampled_from([0.0, 60.0]))
     co["backlog"] = draw(st.sampled_from(["carry", "drop"]))
     co["training"]["enabled"] = draw(st.booleans())
     for seg in d["portfolio"]["segments"]:
@@ -116,12 +118,14 @@ def test_invariants(sc: Scenario) -> None:
         day = np.floor(ev["time"][calls])
         start = ev["time"][calls]
         end = start + ev["minutes"][calls] / 1440.0
-        assert np.all(start >= day + sim.pool.shift_start - 1e-9)
-        assert np.all(end <= day + sim.pool.shift_end + 1e-9)
+        if not sim.pool.continuous:
+            assert np.all(start >= day + sim.pool.shift_start - 1e-9)
+            assert np.all(end <= day + sim.pool.shift_end + 1e-9)
         conv = defaultdict(int)
         for a, dd, c in zip(ev["agent"][calls].tolist(), day.tolist(), ev["connected"][calls].tolist()):
             conv[(a, dd)] += int(c)
-        assert max(conv.values(), default=0) <= co.max_conversations_per_day
+        if not sim.pool.continuous:
+            assert max(conv.values(), default=0) <= co.max_conversations_per_day
         counts = recount_breaches(sim, ev)
     else:
         counts = defaultdict(int)
@@ -131,3 +135,20 @@ def test_invariants(sc: Scenario) -> None:
         assert all(counts[r] == 0 for r in rules), dict(counts)
     else:
         assert {r: int(res.kpis[f"breaches_{r}"]) for r in rules} == {r: counts[r] for r in rules}
+
+
+def test_round_the_clock_team_counts_rules_across_days() -> None:
+    """A round-the-clock agent's loop spans many days: its attempts must still land in
+    the right day of the 7-day window (breaches equal the event-log recount)."""
+    d = copy.deepcopy(_base("early_escalation", "none", "default"))
+    d["portfolio"]["n_accounts"] = 40
+    d["collectors"].update(size=1, shift_start_hour=0.0, shift_end_hour=24.0, break_minutes=0.0)
+    d["policy"]["stages"][0]["actions"][1]["every_days"] = 1  # firm calls every day ...
+    d["policy"]["stages"][0]["actions"].append({"action": "voice", "start_day": 1, "every_days": 1})  # ... and robocalls
+    sim = Simulation(scenario_from_dict(d), 0, record_events=True)
+    res = sim.run()
+    assert sim.pool.continuous
+    counts = recount_breaches(sim, _events(sim))
+    assert counts["attempts_7d"] > 0
+    for rule in ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown"):
+        assert res.kpis[f"breaches_{rule}"] == counts[rule], rule

@@ -182,7 +182,7 @@ class CollectorPool:
         max_conn, max_unans, max_week, cooldown = comp.limits
         window_ok = self.window_ok
         ws, we = comp.cfg.window_start_hour, comp.cfg.window_end_hour
-        today, week, conn_today, unans_today, last_conv = comp.py_counters()
+        _, week, conn_today, unans_today, last_conv = comp.py_counters()
         inc_by_action = {a: v * harsh for a, v in self.stress_inc.items()}
         while self.active:
             day = math.floor(env.now + 1e-12)
@@ -194,8 +194,6 @@ class CollectorPool:
                 yield timeout(start - env.now)
             if not self.active:
                 return
-            if today is not comp.py_counters()[0]:  # a new day rotated the 7-day window
-                today = comp.py_counters()[0]
             convs = 0
             while env.now < end and convs < cap:
                 item = heappop(heap) if heap else None
@@ -223,8 +221,9 @@ class CollectorPool:
                         or now - last_conv[i] < cooldown) and not allow(i, now):
                     continue
                 action = item[3]
-                # Count the attempt for the contact rules.
-                today[i] += 1
+                # Count the attempt for the contact rules (today's row of the 7-day
+                # window is looked up each time: a round-the-clock agent spans days).
+                comp.today_py[i] += 1
                 week[i] += 1
                 if connected:
                     conn_today[i] += 1

@@ -54,7 +54,7 @@ class Compliance:
         self._day = -1
         #: (max connected today, max unanswered today, max attempts in 7 days, cooldown days)
         self.limits = self._max
-        self.attempts_today, self._today_py = self._ring[6]
+        self.attempts_today, self.today_py = self._ring[6]
         self._build_scalar_checks()
 
     def new_day(self, day: int) -> None:
@@ -65,7 +65,7 @@ class Compliance:
         row = self._ring[slot][0]
         self.attempts_7d -= row
         row[:] = 0
-        self.attempts_today, self._today_py = self._ring[slot]
+        self.attempts_today, self.today_py = self._ring[slot]
         self._day = day
 
     def in_window(self, hour: float) -> bool:
@@ -107,7 +107,7 @@ class Compliance:
         """The array.array faces of today's attempts, the 7-day attempts, today's
         connected and unanswered calls and the last conversation time, for the
         collector loop to update in place."""
-        return self._today_py, self._week_py, self._connected_py, self._unanswered_py, self._last_conv_py
+        return self.today_py, self._week_py, self._connected_py, self._unanswered_py, self._last_conv_py
 
     def window_allows(self, i: int, t: float, inside: bool) -> bool:
         """Count a call outside the window (``inside`` False); whether it may go ahead."""
