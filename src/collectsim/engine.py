@@ -117,6 +117,8 @@ class Simulation:
             int(Action.LEGAL_WARNING): sc.channels.legal_warning,
         }
         self._next_entry = 0
+        self._entry_day = np.floor(pf.entry_time).astype(np.int64)
+        self._all_measured = bool(pf.measured.all())
         self.days_run = 0
         # The portfolio is built and long-lived: keep the garbage collector off it.
         gc.collect()
@@ -168,8 +170,11 @@ class Simulation:
             st.pending_call[self.pool.queue.clear()] = False
         self._promises_due(t)
         self._plans_due(t)
-        # Charge-off at the horizon (accounts in court wait for their judgment).
-        due = np.flatnonzero((st.status == OPEN) & ~st.in_legal & (pf.entry_time + sc.simulation.horizon_days <= t))
+        # Charge-off at the horizon (accounts in court wait for their judgment). Entry
+        # times are sorted, so only a prefix of the accounts can be due.
+        h = sc.simulation.horizon_days
+        k = int(np.searchsorted(pf.entry_time, t - h + 1e-6, side="right"))
+        due = np.flatnonzero((st.status[:k] == OPEN) & ~st.in_legal[:k] & (pf.entry_time[:k] + h <= t))
         if due.size:
             self.behaviour.close(due)
             st.write_off(due, t)
@@ -185,7 +190,7 @@ class Simulation:
 
     def view(self, d: int) -> AccountView:
         st, pf = self.st, self.pf
-        dpd = (d - np.floor(pf.entry_time)).astype(np.int64) + 1
+        dpd = (d + 1) - self._entry_day
         return AccountView(
             day=d,
             workable=st.workable(),
@@ -337,9 +342,13 @@ class Simulation:
         backlog = int((st.pending_call & (st.status == OPEN)).sum())
         ser = self.series
         ser["day"].append(d + 1)
-        m = pf.measured  # the series, like the KPIs, leave out warm-up arrivals
-        ser["collected_cum"].append(float(st.collected[m].sum() + st.sale_proceeds[m].sum()))
-        ser["outstanding"].append(float(st.balance[m].sum()))
+        if self._all_measured:
+            ser["collected_cum"].append(float(st.collected.sum() + st.sale_proceeds.sum()))
+            ser["outstanding"].append(float(st.balance.sum()))
+        else:  # the series, like the KPIs, leave out warm-up arrivals
+            m = pf.measured
+            ser["collected_cum"].append(float(st.collected[m].sum() + st.sale_proceeds[m].sum()))
+            ser["outstanding"].append(float(st.balance[m].sum()))
         ser["open_accounts"].append(float(open_idx.size))
         ser["stress_mean"].append(float(s.mean()) if s.size else 0.0)
         ser["backlog"].append(float(backlog))

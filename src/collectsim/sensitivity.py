@@ -78,7 +78,7 @@ class Factor:
             if isinstance(node, list):
                 key = int(key)
             elif not isinstance(node, dict) or key not in node:
-                raise ConfigError(f"sensitivity factor {self.name}: no key {'.'.join(parts[:i + 1])} in the scenario")
+                raise ConfigError(f"sensitivity factor {self.name}: no key {'.'.join(parts[: i + 1])} in the scenario")
             if last:
                 node[key] = float(value) if self.op == "set" else float(node[key]) * float(value)
             else:
@@ -98,16 +98,39 @@ class Factor:
 
 #: The behaviour uncertainties studied by default (DESIGN 4; docs/model.md).
 DEFAULT_FACTORS = (
-    Factor("stress_willingness", "stress.willingness_effect", 0.05, 1.0, "set",
-           "how much stress lowers willingness to pay (willingness x exp(-effect x stress); default 0.3)"),
-    Factor("hardship_share", "portfolio.segments.*.hardship_prob", 0.5, 2.0, "scale",
-           "share of borrowers hit by an income shock, as a multiple of each segment's default (0.10/0.06/0.25)"),
-    Factor("willingness", "portfolio.segments.*.willingness.a", 0.6, 1.6, "scale",
-           "willingness to pay: multiple of the Beta a-parameter of every segment (mean about 0.50 to 0.73)"),
-    Factor("firm_call_response", "channels.firm_call.impulse", 0.2, 0.7, "set",
-           "response to a firm call (its repayment impulse; default 0.45)"),
-    Factor("score_auc", "portfolio.score_auc", 0.55, 0.90, "set",
-           "quality of the lender score (AUC; default 0.70)"),
+    Factor(
+        "stress_willingness",
+        "stress.willingness_effect",
+        0.05,
+        1.0,
+        "set",
+        "how much stress lowers willingness to pay (willingness x exp(-effect x stress); default 0.3)",
+    ),
+    Factor(
+        "hardship_share",
+        "portfolio.segments.*.hardship_prob",
+        0.5,
+        2.0,
+        "scale",
+        "share of borrowers hit by an income shock, as a multiple of each segment's default (0.10/0.06/0.25)",
+    ),
+    Factor(
+        "willingness",
+        "portfolio.segments.*.willingness.a",
+        0.6,
+        1.6,
+        "scale",
+        "willingness to pay: multiple of the Beta a-parameter of every segment (mean about 0.50 to 0.73)",
+    ),
+    Factor(
+        "firm_call_response",
+        "channels.firm_call.impulse",
+        0.2,
+        0.7,
+        "set",
+        "response to a firm call (its repayment impulse; default 0.45)",
+    ),
+    Factor("score_auc", "portfolio.score_auc", 0.55, 0.90, "set", "quality of the lender score (AUC; default 0.70)"),
 )
 
 
@@ -133,7 +156,7 @@ class Settings:
 #: Presets: tiny (tests, seconds), study (the documented run, minutes), full (hours of CPU).
 MODES: dict[str, dict[str, Any]] = {
     "tiny": dict(accounts=1000, replications=2, morris_r=2, sobol_n=2, sobol_max_factors=2),
-    "study": dict(accounts=4000, replications=3, morris_r=10, sobol_n=32, sobol_max_factors=3),
+    "study": dict(accounts=4000, replications=2, morris_r=10, sobol_n=32, sobol_max_factors=3),
     "full": dict(accounts=20000, replications=4, morris_r=30, sobol_n=256, sobol_max_factors=5),
 }
 
@@ -154,8 +177,13 @@ def base_scenarios(s: Settings) -> dict[str, dict[str, Any]]:
 
     from collectsim.config import SCENARIO_KEYS, compose
 
-    common = [f"portfolio.n_accounts={s.accounts}", f"collectors.size={max(1, round(s.accounts / 1000))}",
-              f"seed={s.seed}", f"replications={s.replications}", *s.overrides]
+    common = [
+        f"portfolio.n_accounts={s.accounts}",
+        f"collectors.size={max(1, round(s.accounts / 1000))}",
+        f"seed={s.seed}",
+        f"replications={s.replications}",
+        *s.overrides,
+    ]
     out = {}
     for pol in (s.baseline, s.challenger):
         cfg = OmegaConf.to_container(compose([*common, f"policy={pol}"]), resolve=True)
@@ -164,8 +192,15 @@ def base_scenarios(s: Settings) -> dict[str, dict[str, Any]]:
     return out
 
 
-def evaluate(bases: dict[str, dict[str, Any]], factors: Sequence[Factor], x: Sequence[float],
-             baseline: str, challenger: str, replications: int, outputs: Sequence[str] = OUTPUTS) -> dict[str, float]:
+def evaluate(
+    bases: dict[str, dict[str, Any]],
+    factors: Sequence[Factor],
+    x: Sequence[float],
+    baseline: str,
+    challenger: str,
+    replications: int,
+    outputs: Sequence[str] = OUTPUTS,
+) -> dict[str, float]:
     """Run both policies at factor values ``x`` on the same seeds; return the mean of
     each output per policy and the mean paired difference ``challenger - baseline``
     (``d_<kpi>``) with its standard error (``se_<kpi>``)."""
@@ -191,8 +226,13 @@ def evaluate(bases: dict[str, dict[str, Any]], factors: Sequence[Factor], x: Seq
     return row
 
 
-def evaluate_all(bases: dict[str, dict[str, Any]], factors: Sequence[Factor], X: np.ndarray, s: Settings,
-                 log: Callable[[str], None] = lambda m: None) -> pd.DataFrame:
+def evaluate_all(
+    bases: dict[str, dict[str, Any]],
+    factors: Sequence[Factor],
+    X: np.ndarray,
+    s: Settings,
+    log: Callable[[str], None] = lambda m: None,
+) -> pd.DataFrame:
     """Evaluate every row of ``X`` (in parallel over ``s.n_jobs`` processes)."""
     from joblib import Parallel, delayed
 
@@ -229,8 +269,9 @@ def _problem(factors: Sequence[Factor]) -> dict[str, Any]:
     return {"num_vars": len(factors), "names": [f.name for f in factors], "bounds": [[f.low, f.high] for f in factors]}
 
 
-def run_study(s: Settings, factors: Sequence[Factor] = DEFAULT_FACTORS,
-              log: Callable[[str], None] = lambda m: None) -> Study:
+def run_study(
+    s: Settings, factors: Sequence[Factor] = DEFAULT_FACTORS, log: Callable[[str], None] = lambda m: None
+) -> Study:
     """Morris screening, then Sobol on the kept factors, then the flip analysis."""
     from SALib.analyze import morris as morris_analyze
     from SALib.analyze import sobol as sobol_analyze
@@ -252,15 +293,32 @@ def run_study(s: Settings, factors: Sequence[Factor] = DEFAULT_FACTORS,
     morris_df = first.iloc[1:].reset_index(drop=True).assign(design="morris")
     rows: list[dict[str, Any]] = []
     for k in OUTPUTS:
-        r = morris_analyze.analyze(problem, X, morris_df[f"d_{k}"].to_numpy(), num_levels=s.morris_levels,
-                                   conf_level=CONFIDENCE, num_resamples=1000, seed=s.seed)
+        r = morris_analyze.analyze(
+            problem,
+            X,
+            morris_df[f"d_{k}"].to_numpy(),
+            num_levels=s.morris_levels,
+            conf_level=CONFIDENCE,
+            num_resamples=1000,
+            seed=s.seed,
+        )
         for i, name in enumerate(r["names"]):
-            rows.append({"method": "morris", "output": f"d_{k}", "factor": name, "mu": r["mu"][i],
-                         "mu_star": r["mu_star"][i], "mu_star_conf": r["mu_star_conf"][i], "sigma": r["sigma"][i]})
+            rows.append(
+                {
+                    "method": "morris",
+                    "output": f"d_{k}",
+                    "factor": name,
+                    "mu": r["mu"][i],
+                    "mu_star": r["mu_star"][i],
+                    "mu_star_conf": r["mu_star_conf"][i],
+                    "sigma": r["sigma"][i],
+                }
+            )
     indices = pd.DataFrame(rows)
 
     m = indices[(indices["method"] == "morris") & (indices["output"] == f"d_{s.output}")].sort_values(
-        "mu_star", ascending=False)
+        "mu_star", ascending=False
+    )
     kept = [str(n) for n in m["factor"] if m.set_index("factor").loc[n, "mu_star"] >= 0.1 * m["mu_star"].max()]
     kept = kept[: max(2, s.sobol_max_factors)] if len(kept) >= 2 else [str(n) for n in m["factor"][:2]]
     samples = [morris_df]
@@ -279,23 +337,45 @@ def run_study(s: Settings, factors: Sequence[Factor] = DEFAULT_FACTORS,
             if not np.isfinite(y).all() or np.std(y) == 0:
                 notes.append(f"Sobol indices of d_{k} not computed (constant or non-finite output)")
                 continue
-            r = sobol_analyze.analyze(sub_problem, y, calc_second_order=False, conf_level=CONFIDENCE,
-                                      num_resamples=1000, seed=s.seed)
+            r = sobol_analyze.analyze(
+                sub_problem, y, calc_second_order=False, conf_level=CONFIDENCE, num_resamples=1000, seed=s.seed
+            )
             for i, f in enumerate(sub):
-                indices = pd.concat([indices, pd.DataFrame([{
-                    "method": "sobol", "output": f"d_{k}", "factor": f.name, "S1": r["S1"][i],
-                    "S1_conf": r["S1_conf"][i], "ST": r["ST"][i], "ST_conf": r["ST_conf"][i]}])], ignore_index=True)
+                indices = pd.concat(
+                    [
+                        indices,
+                        pd.DataFrame(
+                            [
+                                {
+                                    "method": "sobol",
+                                    "output": f"d_{k}",
+                                    "factor": f.name,
+                                    "S1": r["S1"][i],
+                                    "S1_conf": r["S1_conf"][i],
+                                    "ST": r["ST"][i],
+                                    "ST_conf": r["ST_conf"][i],
+                                }
+                            ]
+                        ),
+                    ],
+                    ignore_index=True,
+                )
         if s.sobol_n < 64:
-            notes.append(f"Sobol with N={s.sobol_n} base samples gives wide intervals; treat the Sobol indices as "
-                         "indicative and rely on the Morris ranking (use --mode full or --sobol-n 256 for firmer ones)")
+            notes.append(
+                f"Sobol with N={s.sobol_n} base samples gives wide intervals; treat the Sobol indices as "
+                "indicative and rely on the Morris ranking (use --mode full or --sobol-n 256 for firmer ones)"
+            )
     else:
         notes.append("Sobol skipped (--sobol-n 0)")
     all_samples = pd.concat(samples, ignore_index=True)
     for _, r in m.iterrows():
         if r["mu_star"] == 0 and (morris_df[r["factor"]].nunique() > 1):
-            notes.append(f"{r['factor']} has no effect at all on d_{s.output}: neither policy uses what it changes "
-                         f"(the lender score only orders queues under queue_order expected_recovery)"
-                         if r["factor"] == "score_auc" else f"{r['factor']} has no effect at all on d_{s.output}")
+            notes.append(
+                f"{r['factor']} has no effect at all on d_{s.output}: neither policy reads what it changes "
+                f"(only queue_order expected_recovery reads the lender score)"
+                if r["factor"] == "score_auc"
+                else f"{r['factor']} has no effect at all on d_{s.output}"
+            )
 
     drivers = _drivers(indices, s.output)
     flips = flip_table(all_samples, factors, drivers, s.output, bins=3 if s.mode == "tiny" else 4)
@@ -303,9 +383,11 @@ def run_study(s: Settings, factors: Sequence[Factor] = DEFAULT_FACTORS,
     if np.isfinite(noise):
         small = (all_samples[f"d_{s.output}"].abs() < 2 * noise).mean()
         if small > 0.25:
-            notes.append(f"{small:.0%} of the points have |d_{s.output}| below twice the replication noise at the "
-                         f"nominal point ({noise:,.4g}); near the flip the sign is not resolved at "
-                         f"{s.replications} replications")
+            notes.append(
+                f"{small:.0%} of the points have |d_{s.output}| below twice the replication noise at the "
+                f"nominal point ({noise:,.4g}); near the flip the sign is not resolved at "
+                f"{s.replications} replications"
+            )
     return Study(s, factors, all_samples, indices, flips, drivers, nominal, time.perf_counter() - t0, notes)
 
 
@@ -320,8 +402,9 @@ def _drivers(indices: pd.DataFrame, output: str) -> list[str]:
     return [str(f) for f in order[:2]]
 
 
-def flip_table(samples: pd.DataFrame, factors: Sequence[Factor], drivers: Sequence[str], output: str,
-               bins: int = 4) -> pd.DataFrame:
+def flip_table(
+    samples: pd.DataFrame, factors: Sequence[Factor], drivers: Sequence[str], output: str, bins: int = 4
+) -> pd.DataFrame:
     """Share of evaluated points where the challenger wins on ``output``, by equal-width
     bins of the two drivers over their ranges (direction from DIRECTIONS)."""
     from collectsim.metrics import DIRECTIONS
@@ -337,8 +420,11 @@ def flip_table(samples: pd.DataFrame, factors: Sequence[Factor], drivers: Sequen
         cols.append(f"{name}_bin")
     df["challenger_wins"] = (sign * df[f"d_{output}"]) > 0
     g = df.groupby(cols, observed=True)
-    out = g.agg(points=(f"d_{output}", "size"), mean_diff=(f"d_{output}", "mean"),
-                challenger_win_share=("challenger_wins", "mean")).reset_index()
+    out = g.agg(
+        points=(f"d_{output}", "size"),
+        mean_diff=(f"d_{output}", "mean"),
+        challenger_win_share=("challenger_wins", "mean"),
+    ).reset_index()
     for c in cols:
         out[c] = out[c].astype(str)
     return out
@@ -373,8 +459,9 @@ def plot_indices(st: Study, out: Path) -> Path:
         sob = sob.sort_values("ST")
         y = np.arange(len(sob))
         ax.barh(y + 0.2, sob["ST"], height=0.4, xerr=sob["ST_conf"], color="tab:orange", capsize=3, label="total ST")
-        ax.barh(y - 0.2, sob["S1"], height=0.4, xerr=sob["S1_conf"], color="tab:green", capsize=3,
-                label="first order S1")
+        ax.barh(
+            y - 0.2, sob["S1"], height=0.4, xerr=sob["S1_conf"], color="tab:green", capsize=3, label="first order S1"
+        )
         ax.set_yticks(y, sob["factor"])
         ax.axvline(0, c="k", lw=0.6)
         ax.set_xlabel(f"Sobol index of Δ {s.output} (95% CI)")
@@ -402,10 +489,22 @@ def plot_flips(st: Study, out: Path) -> Path | None:
     ax = fig.subplots()
     size = 12 + 60 * (d.abs() / max(d.abs().max(), 1e-12))
     win = d > 0
-    ax.scatter(st.samples.loc[~win, a], st.samples.loc[~win, b], s=size[~win], c="tab:blue", alpha=0.6,
-               label=f"{s.baseline} better")
-    ax.scatter(st.samples.loc[win, a], st.samples.loc[win, b], s=size[win], c="tab:red", alpha=0.6,
-               label=f"{s.challenger} better")
+    ax.scatter(
+        st.samples.loc[~win, a],
+        st.samples.loc[~win, b],
+        s=size[~win],
+        c="tab:blue",
+        alpha=0.6,
+        label=f"{s.baseline} better",
+    )
+    ax.scatter(
+        st.samples.loc[win, a],
+        st.samples.loc[win, b],
+        s=size[win],
+        c="tab:red",
+        alpha=0.6,
+        label=f"{s.challenger} better",
+    )
     if a in st.nominal and b in st.nominal:
         ax.scatter([st.nominal[a]], [st.nominal[b]], marker="*", s=160, c="k", label="defaults")
     ax.set_xlabel(a)
@@ -432,8 +531,11 @@ def _fmt(x: Any, digits: int = 3) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> list[str]:
     align = align or "l" + "r" * (len(header) - 1)
-    return ["| " + " | ".join(header) + " |", "| " + " | ".join("---:" if a == "r" else "---" for a in align) + " |",
-            *["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]]
+    return [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join("---:" if a == "r" else "---" for a in align) + " |",
+        *["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows],
+    ]
 
 
 def write_outputs(st: Study, out: str | Path) -> Path:
@@ -444,65 +546,118 @@ def write_outputs(st: Study, out: str | Path) -> Path:
     st.samples.to_csv(out / "samples.csv", index=False)
     st.indices.to_csv(out / "indices.csv", index=False)
     st.flips.to_csv(out / "flips.csv", index=False)
-    (out / "settings.json").write_text(json.dumps({"settings": asdict(s), "factors": [asdict(f) for f in st.factors],
-                                                   "seconds": round(st.seconds, 1)}, indent=2), encoding="utf-8")
+    (out / "settings.json").write_text(
+        json.dumps(
+            {"settings": asdict(s), "factors": [asdict(f) for f in st.factors], "seconds": round(st.seconds, 1)},
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     fig_i = plot_indices(st, out)
     fig_f = plot_flips(st, out)
     o = s.output
     d_nom, se_nom = st.nominal.get(f"d_{o}", float("nan")), st.nominal.get(f"se_{o}", float("nan"))
     n_morris = int((st.samples["design"] == "morris").sum())
     n_sobol = int((st.samples["design"] == "sobol").sum())
-    L = [f"# Sensitivity of {s.challenger} − {s.baseline} to behaviour assumptions", "",
-         f"Mode `{s.mode}`: {s.accounts:,} accounts, {s.replications} replications per point and policy on common "
-         f"seeds (base seed {s.seed}); Morris r={s.morris_r} ({n_morris} points), Sobol N={s.sobol_n} "
-         f"({n_sobol} points); {st.seconds:.0f} s on {s.n_jobs} process(es). Output analysed: the paired "
-         f"difference Δ {o} = {s.challenger} − {s.baseline}, mean over replications.", ""]
+    L = [
+        f"# Sensitivity of {s.challenger} − {s.baseline} to behaviour assumptions",
+        "",
+        f"Mode `{s.mode}`: {s.accounts:,} accounts, {s.replications} replications per point and policy on common "
+        f"seeds (base seed {s.seed}); Morris r={s.morris_r} ({n_morris} points), Sobol N={s.sobol_n} "
+        f"({n_sobol} points); {st.seconds:.0f} s on {s.n_jobs} process(es). Output analysed: the paired "
+        f"difference Δ {o} = {s.challenger} − {s.baseline}, mean over replications.",
+        "",
+    ]
     L += ["## Factors", ""]
-    L += _table(["factor", "what", "range", "changes"],
-                [[f.name, f.description, f"{_fmt(f.low)} – {_fmt(f.high)}" + (" (× default)" if f.op == "scale" else ""),
-                  f"`{f.path}`"] for f in st.factors], align="llll") + [""]
-    L += ["## At the defaults", "",
-          f"Δ {o} = {_fmt(d_nom)} (standard error {_fmt(se_nom)} over {s.replications} replications): "
-          f"{s.challenger if d_nom > 0 else s.baseline} is ahead at the default assumptions.", ""]
+    L += _table(
+        ["factor", "what", "range", "changes"],
+        [
+            [
+                f.name,
+                f.description,
+                f"{_fmt(f.low)} – {_fmt(f.high)}" + (" (× default)" if f.op == "scale" else ""),
+                f"`{f.path}`",
+            ]
+            for f in st.factors
+        ],
+        align="llll",
+    ) + [""]
+    L += [
+        "## At the defaults",
+        "",
+        f"Δ {o} = {_fmt(d_nom)} (standard error {_fmt(se_nom)} over {s.replications} replications): "
+        f"{s.challenger if d_nom > 0 else s.baseline} is ahead at the default assumptions.",
+        "",
+    ]
     mor = st.indices[(st.indices["method"] == "morris") & (st.indices["output"] == f"d_{o}")].sort_values(
-        "mu_star", ascending=False)
-    L += ["## What drives the difference", "", f"![indices]({fig_i.name})", "",
-          "Morris screening: μ* is the mean absolute elementary effect of moving a factor across its range "
-          "(in units of the output), σ the spread of the effects (interactions or non-linearity), μ the signed "
-          "mean (the direction).", ""]
-    L += _table(["factor", "μ* (95% CI)", "μ", "σ"],
-                [[r["factor"], f"{_fmt(r['mu_star'])} ± {_fmt(r['mu_star_conf'])}", _fmt(r["mu"]), _fmt(r["sigma"])]
-                 for _, r in mor.iterrows()]) + [""]
+        "mu_star", ascending=False
+    )
+    L += [
+        "## What drives the difference",
+        "",
+        f"![indices]({fig_i.name})",
+        "",
+        "Morris screening: μ* is the mean absolute elementary effect of moving a factor across its range "
+        "(in units of the output), σ the spread of the effects (interactions or non-linearity), μ the signed "
+        "mean (the direction).",
+        "",
+    ]
+    L += _table(
+        ["factor", "μ* (95% CI)", "μ", "σ"],
+        [
+            [r["factor"], f"{_fmt(r['mu_star'])} ± {_fmt(r['mu_star_conf'])}", _fmt(r["mu"]), _fmt(r["sigma"])]
+            for _, r in mor.iterrows()
+        ],
+    ) + [""]
     sob = st.indices[(st.indices["method"] == "sobol") & (st.indices["output"] == f"d_{o}")].sort_values(
-        "ST", ascending=False)
+        "ST", ascending=False
+    )
     if len(sob):
-        L += ["Sobol indices (the share of the variance of the difference due to a factor alone, S1, and with its "
-              "interactions, ST) of the factors kept by the screening, the others at their defaults:", ""]
-        L += _table(["factor", "S1 (95% CI)", "ST (95% CI)"],
-                    [[r["factor"], f"{_fmt(r['S1'])} ± {_fmt(r['S1_conf'])}", f"{_fmt(r['ST'])} ± {_fmt(r['ST_conf'])}"]
-                     for _, r in sob.iterrows()]) + [""]
+        L += [
+            "Sobol indices (the share of the variance of the difference due to a factor alone, S1, and with its "
+            "interactions, ST) of the factors kept by the screening, the others at their defaults:",
+            "",
+        ]
+        L += _table(
+            ["factor", "S1 (95% CI)", "ST (95% CI)"],
+            [
+                [r["factor"], f"{_fmt(r['S1'])} ± {_fmt(r['S1_conf'])}", f"{_fmt(r['ST'])} ± {_fmt(r['ST_conf'])}"]
+                for _, r in sob.iterrows()
+            ],
+        ) + [""]
     L += [f"**Top two drivers of Δ {o}: {', '.join(st.drivers)}.**", ""]
     others = [k for k in OUTPUTS if k != o]
     for k in others:
         mk = st.indices[(st.indices["method"] == "morris") & (st.indices["output"] == f"d_{k}")].sort_values(
-            "mu_star", ascending=False)
+            "mu_star", ascending=False
+        )
         if len(mk):
             L += [f"- For Δ {k}, the Morris ranking is {', '.join(mk['factor'])}."]
     L += [""]
-    wins = float(((st.samples[f"d_{o}"] > 0)).mean())
+    wins = float((st.samples[f"d_{o}"] > 0).mean())
     L += ["## Where the ranking flips", ""]
     if fig_f is not None:
         L += [f"![flips]({fig_f.name})", ""]
-    L += [f"{s.challenger} has the better {o} at {wins:.0%} of the {len(st.samples)} evaluated points. "
-          f"By bins of the top two drivers (share of points where {s.challenger} wins, mean Δ):", ""]
+    L += [
+        f"{s.challenger} has the better {o} at {wins:.0%} of the {len(st.samples)} evaluated points. "
+        f"By bins of the top two drivers (share of points where {s.challenger} wins, mean Δ):",
+        "",
+    ]
     bcols = [c for c in st.flips.columns if c.endswith("_bin")]
-    L += _table([*[f"{c[:-4]} bin" for c in bcols], "points", f"{s.challenger} wins", f"mean Δ {o}"],
-                [[*[r[c] for c in bcols], int(r["points"]), f"{r['challenger_win_share']:.0%}", _fmt(r["mean_diff"])]
-                 for _, r in st.flips.iterrows()]) + [""]
+    L += _table(
+        [*[f"{c[:-4]} bin" for c in bcols], "points", f"{s.challenger} wins", f"mean Δ {o}"],
+        [
+            [*[r[c] for c in bcols], int(r["points"]), f"{r['challenger_win_share']:.0%}", _fmt(r["mean_diff"])]
+            for _, r in st.flips.iterrows()
+        ],
+    ) + [""]
     if st.notes:
         L += ["## Notes", ""] + [f"- {n}" for n in st.notes] + [""]
-    L += ["Files: `samples.csv` (every point: factors, per-policy means, Δ and its standard error), `indices.csv`, "
-          "`flips.csv`, `settings.json`.", ""]
+    L += [
+        "Files: `samples.csv` (every point: factors, per-policy means, Δ and its standard error), `indices.csv`, "
+        "`flips.csv`, `settings.json`.",
+        "",
+    ]
     path = out / "report.md"
     path.write_text("\n".join(L), encoding="utf-8")
     return path
@@ -521,9 +676,11 @@ def publish(out: Path, target: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m collectsim.sensitivity``: run the study and write its report."""
-    p = argparse.ArgumentParser(prog="python -m collectsim.sensitivity",
-                                description="Morris and Sobol sensitivity of the paired difference between two "
-                                            "policies to behaviour assumptions (SALib).")
+    p = argparse.ArgumentParser(
+        prog="python -m collectsim.sensitivity",
+        description="Morris and Sobol sensitivity of the paired difference between two "
+        "policies to behaviour assumptions (SALib).",
+    )
     p.add_argument("--mode", default="tiny", choices=sorted(MODES), help="effort preset (default tiny)")
     p.add_argument("--out", default=None, help="output folder (default multirun/sensitivity/<date_time>)")
     p.add_argument("--publish-dir", default=None, help="also copy the report there, e.g. experiments/sensitivity")
@@ -540,10 +697,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", help="Hydra-style overrides of the base scenario, e.g. compliance=reg_f")
     a = p.parse_args(argv)
     try:
-        s = settings_for(a.mode, accounts=a.accounts, replications=a.replications, morris_r=a.morris_r,
-                         sobol_n=a.sobol_n, sobol_max_factors=a.sobol_max_factors, seed=a.seed, n_jobs=a.n_jobs,
-                         output=a.output, baseline=a.baseline, challenger=a.challenger,
-                         overrides=list(a.overrides) or None)
+        s = settings_for(
+            a.mode,
+            accounts=a.accounts,
+            replications=a.replications,
+            morris_r=a.morris_r,
+            sobol_n=a.sobol_n,
+            sobol_max_factors=a.sobol_max_factors,
+            seed=a.seed,
+            n_jobs=a.n_jobs,
+            output=a.output,
+            baseline=a.baseline,
+            challenger=a.challenger,
+            overrides=list(a.overrides) or None,
+        )
         out = Path(a.out) if a.out else Path("multirun/sensitivity") / dt.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         st = run_study(s, log=lambda m: print(m, file=sys.stderr, flush=True))
         report = write_outputs(st, out)
@@ -560,5 +727,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-__all__ = ["DEFAULT_FACTORS", "MODES", "OUTPUTS", "Factor", "Settings", "Study", "evaluate", "flip_table", "main",
-           "run_study", "settings_for", "write_outputs"]
+__all__ = [
+    "DEFAULT_FACTORS",
+    "MODES",
+    "OUTPUTS",
+    "Factor",
+    "Settings",
+    "Study",
+    "evaluate",
+    "flip_table",
+    "main",
+    "run_study",
+    "settings_for",
+    "write_outputs",
+]

@@ -106,6 +106,10 @@ class SelfExcitingIntensity:
         self.pf = portfolio
         n = portfolio.n
         self.in_hardship = portfolio.hardship_end > portfolio.entry_time
+        hard = np.flatnonzero(self.in_hardship)
+        self._hard_order = hard[np.argsort(portfolio.hardship_end[hard], kind="stable")]
+        self._hard_ends = portfolio.hardship_end[self._hard_order]
+        self._hard_ptr = 0
         self.lam, self.floor = self.initial_state(portfolio)
         self.t = portfolio.entry_time.copy()
         self.next_t = np.full(n, np.inf)
@@ -141,7 +145,16 @@ class SelfExcitingIntensity:
     # ------------------------------------------------------------------ dynamics
     def advance(self, idx: np.ndarray | None, until: np.ndarray | float) -> Repayments:
         if idx is None:
-            idx = np.flatnonzero(self.next_t < np.inf) if np.ndim(until) == 0 else np.arange(self.next_t.size)
+            if np.ndim(until) == 0:
+                # Everyone to one time: only accounts due before it, or whose shock
+                # ends before it, can change (shock ends are walked in sorted order).
+                k = int(np.searchsorted(self._hard_ends, until, side="left"))
+                ending = self._hard_order[self._hard_ptr:k]
+                self._hard_ptr = max(self._hard_ptr, k)
+                ending = ending[self.next_t[ending] < np.inf]
+                idx = np.union1d(np.flatnonzero(self.next_t < until), ending)
+            else:
+                idx = np.arange(self.next_t.size)
         until_arr = np.broadcast_to(np.asarray(until, dtype=float), idx.shape)
         parts: list[Repayments] = []
         # A hardship shock ending before `until` is a breakpoint: run to it, switch the

@@ -148,16 +148,17 @@ class TreatmentPath:
         return None
 
     def decide(self, view: AccountView) -> Requests:
-        base = view.workable & ~view.promise_pending & ~view.in_plan
+        # Candidates once (they shrink fast as accounts cure), then stage by stage.
+        cand = np.flatnonzero(view.workable & ~view.promise_pending & ~view.in_plan)
+        dc, bc = view.dpd[cand], view.balance[cand]
         parts: list[Requests] = []
-        dpd = view.dpd
         for st in self.stages:
-            in_stage = base & (dpd >= st.dpd_from) & (dpd <= st.dpd_to)
+            in_stage = (dc >= st.dpd_from) & (dc <= st.dpd_to)
             if not in_stage.any():
                 continue
-            idx_stage = np.flatnonzero(in_stage)
-            d = dpd[idx_stage]
-            bal = view.balance[idx_stage]
+            idx_stage = cand[in_stage]
+            d = dc[in_stage]
+            bal = bc[in_stage]
             for sa in st.actions:
                 since = d - sa.start_day
                 if sa.every_days == 0:
@@ -171,12 +172,11 @@ class TreatmentPath:
                 if due.any():
                     idx = idx_stage[due]
                     parts.append(Requests(idx, np.full(idx.size, int(sa.action)), np.full(idx.size, sa.settlement_discount)))
-        trig_base = view.workable & ~view.in_plan & ~view.promise_pending
         if self.on_broken_promise is not None:
-            idx = np.flatnonzero(trig_base & view.broken_promise_today)
+            idx = cand[view.broken_promise_today[cand]]
             parts.append(Requests(idx, np.full(idx.size, int(self.on_broken_promise)), np.zeros(idx.size)))
         if self.failed_contacts_action is not None:
-            idx = np.flatnonzero(trig_base & (view.failed_streak >= self.failed_contacts_count))
+            idx = cand[view.failed_streak[cand] >= self.failed_contacts_count]
             parts.append(Requests(idx, np.full(idx.size, int(self.failed_contacts_action)), np.zeros(idx.size)))
         return dedupe(Requests.concat(parts))
 
