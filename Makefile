@@ -24,7 +24,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# The slow checks also cover the Ray and Slurm (submitit) launchers: install those extras.
 test-slow: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,tune,sensitivity,slurm,ray]'
 	$(BIN)/python -m pytest -q -m slow
 
 bench: $(STAMP)

@@ -538,6 +538,33 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str | No
     ]
 
 
+def _where_wins(st: Study) -> list[str]:
+    """Each factor's range over the points where the challenger wins, against its full range."""
+    from collectsim.metrics import DIRECTIONS
+
+    s = st.settings
+    sign = DIRECTIONS.get(s.output, 1) or 1
+    d = st.samples[f"d_{s.output}"] * sign
+    wins = st.samples[d > 0]
+    if wins.empty or len(wins) == len(st.samples):
+        who = s.baseline if wins.empty else s.challenger
+        return [f"{who} is ahead at every evaluated point: no flip over the ranges studied.", ""]
+    se = st.samples.loc[d > 0, f"se_{s.output}"]
+    clear = int((d[d > 0] > 2 * se.fillna(np.inf)).sum())
+    out = [
+        f"The {len(wins)} points where {s.challenger} wins ({clear} of them by more than two standard errors), "
+        "factor by factor:",
+        "",
+    ]
+    rows = []
+    for f in st.factors:
+        lo, hi = float(wins[f.name].min()), float(wins[f.name].max())
+        rows.append(
+            [f.name, f"{_fmt(lo)} – {_fmt(hi)}", f"{_fmt(f.low)} – {_fmt(f.high)}", _fmt(wins[f.name].median())]
+        )
+    return out + _table(["factor", "range where it wins", "range studied", "median where it wins"], rows) + [""]
+
+
 def write_outputs(st: Study, out: str | Path) -> Path:
     """Write the CSVs, figures, ``settings.json`` and ``report.md`` into ``out``."""
     out = Path(out)
@@ -548,7 +575,15 @@ def write_outputs(st: Study, out: str | Path) -> Path:
     st.flips.to_csv(out / "flips.csv", index=False)
     (out / "settings.json").write_text(
         json.dumps(
-            {"settings": asdict(s), "factors": [asdict(f) for f in st.factors], "seconds": round(st.seconds, 1)},
+            {
+                "settings": asdict(s),
+                "factors": [asdict(f) for f in st.factors],
+                "seconds": round(st.seconds, 1),
+                "nominal": {
+                    k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in st.nominal.items()
+                },
+                "notes": st.notes,
+            },
             indent=2,
         ),
         encoding="utf-8",
@@ -651,6 +686,7 @@ def write_outputs(st: Study, out: str | Path) -> Path:
             for _, r in st.flips.iterrows()
         ],
     ) + [""]
+    L += _where_wins(st)
     if st.notes:
         L += ["## Notes", ""] + [f"- {n}" for n in st.notes] + [""]
     L += [
@@ -661,6 +697,30 @@ def write_outputs(st: Study, out: str | Path) -> Path:
     path = out / "report.md"
     path.write_text("\n".join(L), encoding="utf-8")
     return path
+
+
+def load_study(folder: str | Path) -> Study:
+    """Read a study back from its output folder (to rewrite its report without rerunning it)."""
+    root = Path(folder)
+    meta = json.loads((root / "settings.json").read_text(encoding="utf-8"))
+    s = Settings(**meta["settings"])
+    factors = [Factor(**f) for f in meta["factors"]]
+    samples = pd.read_csv(root / "samples.csv")
+    indices = pd.read_csv(root / "indices.csv")
+    drivers = _drivers(indices, s.output)
+    nominal = {k: (float("nan") if v is None else v) for k, v in (meta.get("nominal") or {}).items()}
+    flips = flip_table(samples, factors, drivers, s.output, bins=3 if s.mode == "tiny" else 4)
+    return Study(
+        s,
+        factors,
+        samples,
+        indices,
+        flips,
+        drivers,
+        nominal,
+        float(meta.get("seconds", 0.0)),
+        list(meta.get("notes") or []),
+    )
 
 
 PUBLISHED = ("report.md", "indices.csv", "flips.csv", "indices.png", "flips.png", "settings.json")
@@ -694,8 +754,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--output", default=None, choices=OUTPUTS, help="KPI whose difference drives the flip analysis")
     p.add_argument("--baseline", default=None)
     p.add_argument("--challenger", default=None)
+    p.add_argument("--rebuild", default=None, metavar="DIR", help="rewrite the report of an earlier study in DIR")
     p.add_argument("overrides", nargs="*", help="Hydra-style overrides of the base scenario, e.g. compliance=reg_f")
     a = p.parse_args(argv)
+    if a.rebuild:
+        st = load_study(a.rebuild)
+        report = write_outputs(st, a.rebuild)
+        print(f"report written to {report}; top drivers of Δ {st.settings.output}: {', '.join(st.drivers)}")
+        if a.publish_dir:
+            publish(Path(a.rebuild), Path(a.publish_dir))
+            print(f"copied to {a.publish_dir}")
+        return 0
     try:
         s = settings_for(
             a.mode,
@@ -736,6 +805,7 @@ __all__ = [
     "Study",
     "evaluate",
     "flip_table",
+    "load_study",
     "main",
     "run_study",
     "settings_for",

@@ -504,12 +504,41 @@ def plot_pareto(res: TuningResult, out_dir: Path) -> Path:
                 label=f"front on {objs[0]} and {objs[1]}",
                 zorder=2,
             )
+        # Keep the trials readable: a built-in far outside their range of the first
+        # objective (e.g. do_nothing) is drawn on the edge, with its value.
+        ty = trials[yk].to_numpy(dtype=float)
+        span = float(np.nanmax(ty) - np.nanmin(ty)) if len(ty) else 0.0
+        y_lo, y_hi = (
+            (float(np.nanmin(ty)) - 2 * span, float(np.nanmax(ty)) + 2 * span) if span > 0 else (-np.inf, np.inf)
+        )
+        inside = builtins[(builtins[yk] >= y_lo) & (builtins[yk] <= y_hi)]
+        if span > 0:
+            both = np.concatenate([ty, inside[yk].to_numpy(dtype=float)])
+            pad = 0.08 * float(np.nanmax(both) - np.nanmin(both))
+            lo, hi = float(np.nanmin(both)) - pad, float(np.nanmax(both)) + pad
+            ax.set_ylim(lo, hi)
         for i, (_, b) in enumerate(builtins.iterrows()):
+            y, clipped = float(b[yk]), not (y_lo <= float(b[yk]) <= y_hi)
+            if clipped:
+                y = lo if float(b[yk]) < y_lo else hi
             ax.scatter(
-                [b[xk]], [b[yk]], marker="D", s=36, c="tab:red", zorder=4, label="built-in policy" if i == 0 else None
+                [b[xk]],
+                [y],
+                marker=("v" if float(b[yk]) < y_lo else "^") if clipped else "D",
+                s=36,
+                c="tab:red",
+                zorder=4,
+                clip_on=False,
+                label="built-in policy" if i == 0 else None,
             )
+            text = f"{b['name']} ({yk} {_money(float(b[yk]))}, off the scale)" if clipped else str(b["name"])
             ax.annotate(
-                str(b["name"]), (b[xk], b[yk]), xytext=(4, 4), textcoords="offset points", fontsize=7.5, color="tab:red"
+                text,
+                (b[xk], y),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=7.5,
+                color="tab:red",
             )
         marked = res.headline_trial or res.matched_trial
         ref = res.best_builtin if res.headline_trial else res.matched_builtin
