@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
 from collectsim.distributions import sample
 from collectsim.random_streams import RandomStreams
@@ -75,7 +75,7 @@ def _auc_of_noise(sigma: float) -> float:
     # Gauss-Legendre on [0, 9]^2; the half-normal mass beyond 9 is below 1e-18.
     x, w = np.polynomial.legendre.leggauss(160)
     a = 4.5 * (x + 1.0)
-    wa = 4.5 * w * 2.0 * stats.norm.pdf(a)
+    wa = 4.5 * w * 2.0 * np.exp(-0.5 * a * a) / np.sqrt(2.0 * np.pi)  # 2 x standard normal pdf
     inner = special.ndtr((a[:, None] + a[None, :]) / (sigma * np.sqrt(2.0)))
     return float(wa @ inner @ wa)
 
@@ -87,6 +87,8 @@ def noise_for_auc(target_auc: float) -> float:
     The AUC is defined against the latent split at the median propensity: the chance
     that a random above-median borrower scores higher than a random below-median one.
     """
+    from scipy import optimize  # imported here: it is slow to import and needed once
+
     return float(optimize.brentq(lambda s: _auc_of_noise(s) - target_auc, 1e-4, 200.0, xtol=1e-8))
 
 
@@ -121,7 +123,9 @@ def build_portfolio(cfg: PortfolioConfig, streams: RandomStreams) -> Portfolio:
     propensity = cols["ability"] * cols["willingness"]
     # Rank-normalise the latent so the noise level means the same whatever the trait
     # distributions are, then add Gaussian noise sized for the target AUC.
-    ranks = stats.rankdata(propensity, method="ordinal")
+    # Ordinal ranks 1..n (ties in order of appearance, as scipy's method="ordinal").
+    ranks = np.empty(n)
+    ranks[np.argsort(propensity, kind="stable")] = np.arange(1, n + 1)
     z = special.ndtri(ranks / (n + 1.0)) if n else ranks.astype(float)
     score = z + noise_for_auc(cfg.score_auc) * streams["score"].standard_normal(n)
     return Portfolio(
