@@ -36,6 +36,7 @@ from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
 from collectsim.conversation import converse
+from collectsim.distributions import mean_of
 from collectsim.legal import LegalPipeline, court_fee
 from collectsim.metrics import RunResult, compute_result
 from collectsim.policies.base import AccountView, Policy, Requests
@@ -207,8 +208,8 @@ class Simulation:
             conversations=st.conversations,
             actions_done=st.actions_done,
             last_action_day=st.last_action_day,
-            expected_minutes_connected=_mean_minutes(self.sc.collectors.connected_minutes),
-            expected_minutes_no_answer=_mean_minutes(self.sc.collectors.no_answer_minutes),
+            expected_minutes_connected=mean_of(self.sc.collectors.connected_minutes),
+            expected_minutes_no_answer=mean_of(self.sc.collectors.no_answer_minutes),
         )
 
     def _execute(self, req: Requests, view: AccountView, d: int) -> None:
@@ -482,12 +483,6 @@ def _event(idx: np.ndarray, time: np.ndarray, kind: int, connected: np.ndarray, 
     n = idx.size
     return {"idx": idx, "time": time, "action": np.full(n, kind), "connected": connected, "skill": np.ones(n),
             "stress": stress, "discount": np.zeros(n), "agent": np.full(n, -1), "minutes": np.zeros(n), "seq": seq}
-
-
-def _mean_minutes(d: Any) -> float:
-    from collectsim.distributions import mean_of
-
-    return mean_of(d)
 
 
 def run(scenario: Scenario, replication: int = 0, *, progress: Progress | None = None) -> RunResult:
