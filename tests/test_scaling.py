@@ -245,6 +245,7 @@ def test_sensitivity_study_runs_in_tiny_mode(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- launcher configs
 
 
+@pytest.mark.slow  # needs the slurm and ray extras, which `make test-slow` installs
 @pytest.mark.parametrize(
     ("launcher", "plugin", "target"),
     [
