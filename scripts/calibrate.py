@@ -1,6 +1,6 @@
 """Print the calibration KPIs for a few policies (used while tuning conf/ defaults).
 
-    python scripts/calibrate.py [override ...]
+python scripts/calibrate.py [override ...]
 """
 
 from __future__ import annotations
@@ -11,9 +11,25 @@ import numpy as np
 
 from collectsim import load_scenario, run
 
-KEYS = ["cured_30d_rate", "roll_m1_m2", "roll_m2_m3", "roll_m3_writeoff", "writeoff_rate", "recovery_rate",
-        "net_recovery", "cost_to_collect", "stress_peak_p95", "complaints_per_1000", "collector_utilisation",
-        "backlog_mean", "rpc_rate", "ptp_rate", "ptp_kept_rate", "plans_started", "lawsuits_filed"]
+KEYS = [
+    "cured_30d_rate",
+    "roll_m1_m2",
+    "roll_m2_m3",
+    "roll_m3_writeoff",
+    "writeoff_rate",
+    "recovery_rate",
+    "net_recovery",
+    "cost_to_collect",
+    "stress_peak_p95",
+    "complaints_per_1000",
+    "collector_utilisation",
+    "backlog_mean",
+    "rpc_rate",
+    "ptp_rate",
+    "ptp_kept_rate",
+    "plans_started",
+    "lawsuits_filed",
+]
 
 
 def main() -> None:

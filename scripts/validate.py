@@ -86,8 +86,10 @@ def main() -> None:
     ]
     for c in checks:
         r = c.row()
-        lines.append(f"| {r['check']} | {r['estimate']:.5g} | [{r['ci_low']:.5g}, {r['ci_high']:.5g}] | {r['theory']:.5g} | "
-                     f"{r['replications']} | {'yes' if r['holds'] else '**no**'} |")
+        lines.append(
+            f"| {r['check']} | {r['estimate']:.5g} | [{r['ci_low']:.5g}, {r['ci_high']:.5g}] | {r['theory']:.5g} | "
+            f"{r['replications']} | {'yes' if r['holds'] else '**no**'} |"
+        )
     lines += [
         "",
         "- **Collector queue (M/M/c).** A round-the-clock team (shift 0-24 h, no break, no daily cap,",
@@ -155,8 +157,10 @@ def main() -> None:
     ]
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     failed = [c.name for c in checks if not c.holds]
-    print(f"wrote {args.out} in {wall:.0f} s; {len(checks) - len(failed)}/{len(checks)} theory checks hold"
-          + (f"; not holding: {failed}" if failed else ""))
+    print(
+        f"wrote {args.out} in {wall:.0f} s; {len(checks) - len(failed)}/{len(checks)} theory checks hold"
+        + (f"; not holding: {failed}" if failed else "")
+    )
 
 
 if __name__ == "__main__":

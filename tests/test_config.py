@@ -12,7 +12,17 @@ from collectsim import ConfigError, load_scenario
 from collectsim.config import config_dir
 from collectsim.engine import build_plugins
 
-GROUPS = ["simulation", "portfolio", "behaviour", "stress", "conversation", "channels", "collectors", "compliance", "policy"]
+GROUPS = [
+    "simulation",
+    "portfolio",
+    "behaviour",
+    "stress",
+    "conversation",
+    "channels",
+    "collectors",
+    "compliance",
+    "policy",
+]
 
 
 def options():
@@ -37,7 +47,10 @@ BAD = [
     (["collectors.size=0"], "collectors.size must be > 0, got 0"),
     (["collectors.size=abc"], "collectors.size"),
     (["collectors.sizee=3"], "collectors.sizee is not a known key; allowed keys:"),
-    (["policy=nope"], "policy=nope is not an option of config group 'policy'; allowed: champion_challenger, do_nothing"),
+    (
+        ["policy=nope"],
+        "policy=nope is not an option of config group 'policy'; allowed: champion_challenger, do_nothing",
+    ),
     (["compliance=foo"], "allowed: china_2025, none, reg_f"),
     (["portfolio.score_auc=0.5"], "portfolio.score_auc must be in (0.5, 1), got 0.5"),
     (["portfolio.score_auc=1.0"], "portfolio.score_auc must be in (0.5, 1)"),

@@ -21,7 +21,14 @@ def daily_calls_policy(action: str = "soft_call") -> dict[str, Any]:
         "_target_": "collectsim.policies.TreatmentPath",
         "name": "daily_calls",
         "queue_order": "fifo",
-        "stages": [{"name": "all", "dpd_from": 1, "dpd_to": 180, "actions": [{"action": action, "start_day": 1, "every_days": 1}]}],
+        "stages": [
+            {
+                "name": "all",
+                "dpd_from": 1,
+                "dpd_to": 180,
+                "actions": [{"action": action, "start_day": 1, "every_days": 1}],
+            }
+        ],
     }
 
 
@@ -66,8 +73,13 @@ def test_no_repayment_means_write_off_of_principal_plus_simple_interest() -> Non
 
 def test_one_collector_works_an_exact_day() -> None:
     sc = small(n=200)
-    sc = edit(sc, **quiet(sc), policy=daily_calls_policy(), collectors__size=1,
-              collectors__connected_minutes={"kind": "constant", "value": 4.0})
+    sc = edit(
+        sc,
+        **quiet(sc),
+        policy=daily_calls_policy(),
+        collectors__size=1,
+        collectors__connected_minutes={"kind": "constant", "value": 4.0},
+    )
     sim = Simulation(sc, 0, record_events=True)
     sim.run()
     day0 = [e for e in sim.event_log if e["idx"].size and np.floor(e["time"][0]) == 0]

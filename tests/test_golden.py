@@ -28,8 +28,14 @@ def _kpis() -> dict[str, float | None]:
 def test_small_run_matches_golden_file() -> None:
     got = _kpis()
     if os.environ.get("COLLECTSIM_UPDATE_GOLDEN"):
-        GOLDEN.write_text(json.dumps({"overrides": [*OVERRIDES, "portfolio.n_accounts=2000", "collectors.size=2"],
-                                      "kpis": got}, indent=1, sort_keys=True) + "\n")
+        GOLDEN.write_text(
+            json.dumps(
+                {"overrides": [*OVERRIDES, "portfolio.n_accounts=2000", "collectors.size=2"], "kpis": got},
+                indent=1,
+                sort_keys=True,
+            )
+            + "\n"
+        )
     want = json.loads(GOLDEN.read_text())["kpis"]
     assert got.keys() == want.keys()
     diffs = {k: (want[k], got[k]) for k in want if want[k] != got[k]}

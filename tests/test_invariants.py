@@ -22,8 +22,20 @@ from collectsim.scenario import Scenario, scenario_to_dict
 
 POLICIES = ["do_nothing", "soft_first", "early_escalation", "staged", "score_prioritized", "champion_challenger"]
 PRESETS = ["china_2025", "reg_f", "none"]
-RATES = ["recovery_rate", "cure_rate", "cured_30d_rate", "roll_m1_m2", "roll_m2_m3", "roll_m3_writeoff",
-         "writeoff_rate", "rpc_rate", "ptp_rate", "ptp_kept_rate", "distress_day_share", "collector_utilisation"]
+RATES = [
+    "recovery_rate",
+    "cure_rate",
+    "cured_30d_rate",
+    "roll_m1_m2",
+    "roll_m2_m3",
+    "roll_m3_writeoff",
+    "writeoff_rate",
+    "rpc_rate",
+    "ptp_rate",
+    "ptp_kept_rate",
+    "distress_day_share",
+    "collector_utilisation",
+]
 CALL_KINDS = (int(Action.VOICE), int(Action.SOFT_CALL), int(Action.FIRM_CALL))
 
 
@@ -34,8 +46,13 @@ def _base(policy: str, preset: str, portfolio: str) -> dict[str, Any]:
 
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
-    d = copy.deepcopy(_base(draw(st.sampled_from(POLICIES)), draw(st.sampled_from(PRESETS)),
-                            draw(st.sampled_from(["default", "strategic", "hardship"]))))
+    d = copy.deepcopy(
+        _base(
+            draw(st.sampled_from(POLICIES)),
+            draw(st.sampled_from(PRESETS)),
+            draw(st.sampled_from(["default", "strategic", "hardship"])),
+        )
+    )
     d["portfolio"]["n_accounts"] = draw(st.integers(5, 120))
     d["simulation"]["seed"] = draw(st.integers(0, 10_000))
     d["simulation"]["horizon_days"] = draw(st.integers(20, 180))
@@ -71,7 +88,9 @@ def recount_breaches(sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, in
     per_day: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])  # (acct, day) -> [connected, unanswered]
     attempts_by_day: dict[tuple[int, int], int] = defaultdict(int)
     last_conv: dict[int, float] = {}
-    for i, t, kind, conn in zip(ev["idx"].tolist(), ev["time"].tolist(), ev["action"].tolist(), ev["connected"].tolist()):
+    for i, t, kind, conn in zip(
+        ev["idx"].tolist(), ev["time"].tolist(), ev["action"].tolist(), ev["connected"].tolist()
+    ):
         if kind not in (int(Action.SMS), *CALL_KINDS):
             continue
         hour = round((t % 1.0) * 24, 9)
@@ -100,8 +119,9 @@ def test_invariants(sc: Scenario) -> None:
     res = sim.run()
     s, pf = sim.st, sim.pf
     # Money: principal + interest = collected + discounts + written off/sold + outstanding.
-    np.testing.assert_allclose(pf.principal + s.interest, s.collected + s.discount + s.written_off + s.sold + s.balance,
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        pf.principal + s.interest, s.collected + s.discount + s.written_off + s.sold + s.balance, rtol=0, atol=1e-6
+    )
     assert np.all(s.balance >= -1e-9)
     # Costs are never negative; rate KPIs stay in [0, 1].
     for rec in res.records():
@@ -144,7 +164,9 @@ def test_round_the_clock_team_counts_rules_across_days() -> None:
     d["portfolio"]["n_accounts"] = 40
     d["collectors"].update(size=1, shift_start_hour=0.0, shift_end_hour=24.0, break_minutes=0.0)
     d["policy"]["stages"][0]["actions"][1]["every_days"] = 1  # firm calls every day ...
-    d["policy"]["stages"][0]["actions"].append({"action": "voice", "start_day": 1, "every_days": 1})  # ... and robocalls
+    d["policy"]["stages"][0]["actions"].append(
+        {"action": "voice", "start_day": 1, "every_days": 1}
+    )  # ... and robocalls
     sim = Simulation(scenario_from_dict(d), 0, record_events=True)
     res = sim.run()
     assert sim.pool.continuous

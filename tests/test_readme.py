@@ -43,7 +43,9 @@ def test_readme_command(tmp_path: Path, args: list[str], expected: str | None) -
 def test_readme_python_example() -> None:
     text = (ROOT / "README.md").read_text()
     code = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
-    code = code.replace("portfolio.n_accounts=5000", "portfolio.n_accounts=500").replace("run_replications(scenario, 5)", "run_replications(scenario, 2)")
+    code = code.replace("portfolio.n_accounts=5000", "portfolio.n_accounts=500").replace(
+        "run_replications(scenario, 5)", "run_replications(scenario, 2)"
+    )
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
     assert namespace["kpis"]["recovery_rate"].shape == (2,)

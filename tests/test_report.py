@@ -25,8 +25,13 @@ from collectsim.report.plots import pareto_front
 
 POLICIES = ("soft_first", "early_escalation")
 REPS = 2
-PNGS = ("recovery_vs_stress.png", "recovery_curves.png", "stress_distribution.png", "cost_breakdown.png",
-        "capacity.png")
+PNGS = (
+    "recovery_vs_stress.png",
+    "recovery_curves.png",
+    "stress_distribution.png",
+    "cost_breakdown.png",
+    "capacity.png",
+)
 FAILED_ERROR = "ConfigError: policy.steps[0].channel must be one of sms, voice, got 'fax'"
 
 
@@ -38,15 +43,36 @@ def _write_sweep(root: Path) -> Path:
         results = [run(sc, k) for k in range(REPS)]
         job_dir = root / str(j)
         (job_dir / ".hydra").mkdir(parents=True)
-        write_results(job_dir, results, {"cell": f"policy={pol}", "job_num": j, "overrides": overrides, "seed": 0,
-                                         "replications": REPS, "wall_seconds": 1.0,
-                                         "versions": {"collectsim": "0.1.0"}})
+        write_results(
+            job_dir,
+            results,
+            {
+                "cell": f"policy={pol}",
+                "job_num": j,
+                "overrides": overrides,
+                "seed": 0,
+                "replications": REPS,
+                "wall_seconds": 1.0,
+                "versions": {"collectsim": "0.1.0"},
+            },
+        )
     bad = root / "2"
     (bad / ".hydra").mkdir(parents=True)
-    write_job(bad, {"cell": "policy=broken", "job_num": 2, "overrides": ["policy=broken"], "seed": 0,
-                    "replications": REPS, "status": "failed", "error": FAILED_ERROR})
-    (root / "multirun.yaml").write_text("hydra:\n  overrides:\n    task: [policy=soft_first,early_escalation]\n",
-                                        encoding="utf-8")
+    write_job(
+        bad,
+        {
+            "cell": "policy=broken",
+            "job_num": 2,
+            "overrides": ["policy=broken"],
+            "seed": 0,
+            "replications": REPS,
+            "status": "failed",
+            "error": FAILED_ERROR,
+        },
+    )
+    (root / "multirun.yaml").write_text(
+        "hydra:\n  overrides:\n    task: [policy=soft_first,early_escalation]\n", encoding="utf-8"
+    )
     return root
 
 
@@ -88,8 +114,12 @@ def test_make_report_writes_report_figures_and_tables(reported: Path) -> None:
     paired = pd.read_csv(reported / "paired.csv")
     assert set(paired["cell"]) == {"policy=early_escalation"}
     assert set(paired["baseline_cell"]) == {"policy=soft_first"}
-    for heading in ("## What was run", "## Results per cell", "## Differences against the baseline (soft_first)",
-                    "## How to read this"):
+    for heading in (
+        "## What was run",
+        "## Results per cell",
+        "## Differences against the baseline (soft_first)",
+        "## How to read this",
+    ):
         assert heading in text
 
 
@@ -286,8 +316,9 @@ def test_cli_prints_report_path_and_failed_jobs(sweep: Path, capsys: pytest.Capt
     assert "cure_rate ↑" in text and "stress_peak_p95 ↓" not in text
 
 
-def test_callback_writes_report_and_never_raises(sweep: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_callback_writes_report_and_never_raises(
+    sweep: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     ReportCallback(baseline="soft_first").on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}}))
     assert (sweep / "report.md").is_file()
     assert str(sweep / "report.md") in capsys.readouterr().out
@@ -309,7 +340,8 @@ def _set_overrides(job_dir: Path, overrides: list[str]) -> None:
 
 def test_shared_and_excluded_overrides_stay_out_of_labels(sweep: Path) -> None:
     (sweep / "multirun.yaml").write_text(
-        "hydra:\n  job:\n    config:\n      override_dirname:\n        exclude_keys: [seed, tag]\n", encoding="utf-8")
+        "hydra:\n  job:\n    config:\n      override_dirname:\n        exclude_keys: [seed, tag]\n", encoding="utf-8"
+    )
     for j, pol in enumerate(POLICIES):
         _set_overrides(sweep / str(j), [f"policy={pol}", "collectors.size=20", "baseline=staged", f"tag=t{j}"])
     g = gather(sweep)
@@ -325,5 +357,6 @@ def test_baseline_must_share_the_other_overrides(sweep: Path) -> None:
     assert list(g.cells()["label"]) == ["soft_first, collectors.size=20", "early_escalation, collectors.size=30"]
     paired = paired_differences(g)
     assert paired.table.empty
-    assert paired.notes == ["early_escalation, collectors.size=30: no soft_first cell with the same other "
-                            "overrides, not compared"]
+    assert paired.notes == [
+        "early_escalation, collectors.size=30: no soft_first cell with the same other overrides, not compared"
+    ]

@@ -19,14 +19,22 @@ TINY = ["portfolio.n_accounts=300", "collectors.size=1", "publish_dir=null"]
 
 
 def collectsim(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=600,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=600, env={**os.environ, **(env or {})}
+    )
 
 
 def test_single_run_writes_result_files(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    proc = collectsim("policy=early_escalation", "collectors.size=2", "replications=2", "seed=7",
-                      "portfolio.n_accounts=500", f"hydra.run.dir={out}", cwd=tmp_path)
+    proc = collectsim(
+        "policy=early_escalation",
+        "collectors.size=2",
+        "replications=2",
+        "seed=7",
+        "portfolio.n_accounts=500",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "early_escalation: 2 replications, seed 7" in proc.stdout
     assert "recovery_rate" in proc.stdout and "middle_low_income" in proc.stdout
@@ -42,12 +50,22 @@ def test_single_run_writes_result_files(tmp_path: Path) -> None:
 
 def test_tiny_sweep_produces_table_figures_and_report(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    proc = collectsim("-m", "policy=soft_first,early_escalation", "replications=2", *TINY,
-                      f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    proc = collectsim(
+        "-m", "policy=soft_first,early_escalation", "replications=2", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr
     assert "[2/2]" in proc.stderr
-    for name in ("report.md", "tidy_kpis.csv", "comparison.csv", "paired.csv", "recovery_vs_stress.png",
-                 "recovery_curves.png", "stress_distribution.png", "cost_breakdown.png", "capacity.png"):
+    for name in (
+        "report.md",
+        "tidy_kpis.csv",
+        "comparison.csv",
+        "paired.csv",
+        "recovery_vs_stress.png",
+        "recovery_curves.png",
+        "stress_distribution.png",
+        "cost_breakdown.png",
+        "capacity.png",
+    ):
         assert (sweep / name).is_file(), name
     tidy = pd.read_csv(sweep / "tidy_kpis.csv")
     overall = tidy[tidy["group"] == "all"]
@@ -59,9 +77,14 @@ def test_tiny_sweep_produces_table_figures_and_report(tmp_path: Path) -> None:
 def test_failing_cells_do_not_lose_the_others(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     proc = collectsim(
-        "-m", "behaviour._target_=collectsim.behaviour.SelfExcitingIntensity,tests.plugins.ExplodingBehaviour",
-        "collectors.size=1,-1", "replications=1", "portfolio.n_accounts=300", "publish_dir=null",
-        f"hydra.sweep.dir={sweep}", cwd=Path(__file__).resolve().parents[1],
+        "-m",
+        "behaviour._target_=collectsim.behaviour.SelfExcitingIntensity,tests.plugins.ExplodingBehaviour",
+        "collectors.size=1,-1",
+        "replications=1",
+        "portfolio.n_accounts=300",
+        "publish_dir=null",
+        f"hydra.sweep.dir={sweep}",
+        cwd=Path(__file__).resolve().parents[1],
         env={"COLLECTSIM_ALLOWED_PACKAGES": "tests", "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     assert proc.returncode == 0, proc.stderr
@@ -83,8 +106,15 @@ def test_joblib_sweep_equals_sequential_sweep(tmp_path: Path) -> None:
     files = {}
     for launcher in ("basic", "joblib"):
         sweep = tmp_path / launcher
-        proc = collectsim("-m", f"hydra/launcher={launcher}", "policy=staged,soft_first", "replications=2", *TINY,
-                          f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+        proc = collectsim(
+            "-m",
+            f"hydra/launcher={launcher}",
+            "policy=staged,soft_first",
+            "replications=2",
+            *TINY,
+            f"hydra.sweep.dir={sweep}",
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, proc.stderr
         files[launcher] = {(p.parent.name, p.name): p.read_bytes() for p in sorted(sweep.glob("*/*.csv"))}
     assert files["basic"] and files["basic"] == files["joblib"]

@@ -20,7 +20,9 @@ def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("*")) if p.name in ("kpis.csv", "series.csv", "summary.json")}
+    return {
+        p.name: p.read_bytes() for p in sorted(folder.glob("*")) if p.name in ("kpis.csv", "series.csv", "summary.json")
+    }
 
 
 def test_same_config_and_seed_give_byte_identical_files(tmp_path: Path) -> None:
@@ -48,8 +50,15 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pyte
 
 def test_resume_reruns_only_missing_or_failed_cells(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    args = ["-m", "policy=soft_first,staged,do_nothing", "portfolio.n_accounts=300", "collectors.size=1",
-            "publish_dir=null", f"hydra.sweep.dir={sweep}", "hydra/launcher=basic"]
+    args = [
+        "-m",
+        "policy=soft_first,staged,do_nothing",
+        "portfolio.n_accounts=300",
+        "collectors.size=1",
+        "publish_dir=null",
+        f"hydra.sweep.dir={sweep}",
+        "hydra/launcher=basic",
+    ]
     first = _run(args, tmp_path)
     assert first.returncode == 0, first.stderr
     # Simulate a job killed before it finished (1) and one that failed (2).

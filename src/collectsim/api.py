@@ -20,8 +20,9 @@ def load_scenario(overrides: Sequence[str] = ()) -> Scenario:
     return _load(overrides)
 
 
-def run_replications(scenario: Scenario, replications: int | None = None, *,
-                     progress: Progress | None = None) -> list[RunResult]:
+def run_replications(
+    scenario: Scenario, replications: int | None = None, *, progress: Progress | None = None
+) -> list[RunResult]:
     """Run replications ``0 .. R-1`` (``R`` from the scenario unless given)."""
     r = scenario.simulation.replications if replications is None else replications
     return [run(scenario, k, progress=progress) for k in range(r)]

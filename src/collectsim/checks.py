@@ -51,14 +51,23 @@ class Check:
 
     def row(self) -> dict[str, Any]:
         lo, hi = self.ci
-        return {"check": self.name, "estimate": self.mean, "ci_low": lo, "ci_high": hi, "theory": self.theory,
-                "replications": int(self.values.size), "holds": self.holds}
+        return {
+            "check": self.name,
+            "estimate": self.mean,
+            "ci_low": lo,
+            "ci_high": hi,
+            "theory": self.theory,
+            "replications": int(self.values.size),
+            "holds": self.holds,
+        }
 
 
 # --------------------------------------------------------------------------- M/M/c
 
-def mmc_replication(scenario: Scenario, arrivals_per_minute: float, days: float, warmup_days: float,
-                    replication: int) -> tuple[float, float]:
+
+def mmc_replication(
+    scenario: Scenario, arrivals_per_minute: float, days: float, warmup_days: float, replication: int
+) -> tuple[float, float]:
     """One replication of the collector pool as an M/M/c queue.
 
     Calls arrive as a Poisson process straight into the work queue (FIFO by arrival
@@ -100,17 +109,27 @@ def mmc_replication(scenario: Scenario, arrivals_per_minute: float, days: float,
     return float(np.mean(waits > 1e-9)), float(np.mean(waits))
 
 
-def mmc_checks(scenario: Scenario, arrivals_per_minute: float, servers: int, mean_service_minutes: float,
-               days: float = 4.0, warmup_days: float = 1.0, replications: int = 10) -> list[Check]:
+def mmc_checks(
+    scenario: Scenario,
+    arrivals_per_minute: float,
+    servers: int,
+    mean_service_minutes: float,
+    days: float = 4.0,
+    warmup_days: float = 1.0,
+    replications: int = 10,
+) -> list[Check]:
     reps = [mmc_replication(scenario, arrivals_per_minute, days, warmup_days, r) for r in range(replications)]
     p_wait, wq = theory.erlang_c(arrivals_per_minute, 1.0 / mean_service_minutes, servers)
     rho = arrivals_per_minute * mean_service_minutes / servers
     tag = f"M/M/{servers}, load {rho:.2f}"
-    return [Check(f"{tag}: P(wait)", np.array([r[0] for r in reps]), p_wait),
-            Check(f"{tag}: mean wait (min)", np.array([r[1] for r in reps]), wq)]
+    return [
+        Check(f"{tag}: P(wait)", np.array([r[0] for r in reps]), p_wait),
+        Check(f"{tag}: mean wait (min)", np.array([r[1] for r in reps]), wq),
+    ]
 
 
 # --------------------------------------------------------------------------- repayments
+
 
 def _intensity_start(sim: Simulation) -> tuple[np.ndarray, np.ndarray, float]:
     """Entry intensity, floor and decay of the default behaviour model in ``sim``."""
@@ -161,13 +180,16 @@ def repayment_count_check(scenario: Scenario, t_days: int, replications: int) ->
 
 
 def _silent_sim(scenario: Scenario, t_days: int, replication: int) -> Simulation:
-    sc = dataclasses.replace(scenario, simulation=dataclasses.replace(scenario.simulation, horizon_days=t_days, legal_tail_days=0))
+    sc = dataclasses.replace(
+        scenario, simulation=dataclasses.replace(scenario.simulation, horizon_days=t_days, legal_tail_days=0)
+    )
     sim = Simulation(sc, replication)
     sim.run()
     return sim
 
 
 # --------------------------------------------------------------------------- roll rates
+
 
 def roll_rate_checks(scenario: Scenario, replications: int) -> list[Check]:
     """Monthly cure frequency per bucket with no actions against the configured matrix."""
@@ -188,7 +210,9 @@ def roll_rate_checks(scenario: Scenario, replications: int) -> list[Check]:
                 cured_in += int((open_at & (cured < 30 * (m + 1))).sum())
             per_bucket[b].append(cured_in / at_risk)
     names = ["M1", "M2", "M3", "M3+"]
-    return [Check(f"roll_rate: monthly cure in {names[b]}", np.array(v), float(probs[b])) for b, v in enumerate(per_bucket)]
+    return [
+        Check(f"roll_rate: monthly cure in {names[b]}", np.array(v), float(probs[b])) for b, v in enumerate(per_bucket)
+    ]
 
 
 # --------------------------------------------------------------------------- the suite
@@ -199,10 +223,16 @@ _NO_HARDSHIP = [f"portfolio.segments.{i}.hardship_prob=0.0" for i in range(3)]
 #: A round-the-clock team that always reaches the borrower, with exponential handle
 #: times and no contact rules: the collector pool as an M/M/c queue.
 MMC_OVERRIDES = [
-    "portfolio.n_accounts=100", "collectors.shift_start_hour=0", "collectors.shift_end_hour=24",
-    "collectors.break_minutes=0", "collectors.connected_minutes={kind:exponential,mean:4.0,low:null,high:null}",
-    "compliance.window_start_hour=0", "compliance.window_end_hour=24", "compliance.max_connected_per_day=null",
-    "compliance.max_unanswered_per_day=null", *_CONSTANT_REACH,
+    "portfolio.n_accounts=100",
+    "collectors.shift_start_hour=0",
+    "collectors.shift_end_hour=24",
+    "collectors.break_minutes=0",
+    "collectors.connected_minutes={kind:exponential,mean:4.0,low:null,high:null}",
+    "compliance.window_start_hour=0",
+    "compliance.window_end_hour=24",
+    "compliance.max_connected_per_day=null",
+    "compliance.max_unanswered_per_day=null",
+    *_CONSTANT_REACH,
 ]
 #: (servers, calls per minute) with 4-minute mean handle time: loads 0.60, 0.72, 0.90.
 MMC_CASES = [(2, 0.3), (5, 0.9), (3, 0.675)]
@@ -221,12 +251,19 @@ def all_checks(load: Any, scale: int = 1) -> list[Check]:
     sc = load([*SILENT_OVERRIDES, f"portfolio.n_accounts={n}"])
     for t in (7, 30, 90):
         out += repayment_checks(sc, t, 8)
-    full = load([*SILENT_OVERRIDES, f"portfolio.n_accounts={n}", "behaviour.full_payoff_base=1.0",
-                 "behaviour.full_payoff_ability_exp=0.0"])
+    full = load(
+        [
+            *SILENT_OVERRIDES,
+            f"portfolio.n_accounts={n}",
+            "behaviour.full_payoff_base=1.0",
+            "behaviour.full_payoff_ability_exp=0.0",
+        ]
+    )
     out += [full_payoff_amount_check(full, t, 8) for t in (30, 90)]
     # Subcritical self-excitation (mean jump 0.07 < kappa 0.1) and no full payoff.
-    partial = load([*SILENT_OVERRIDES, f"portfolio.n_accounts={n}", "behaviour.full_payoff_base=0.0",
-                    "behaviour.delta11=0.1"])
+    partial = load(
+        [*SILENT_OVERRIDES, f"portfolio.n_accounts={n}", "behaviour.full_payoff_base=0.0", "behaviour.delta11=0.1"]
+    )
     out += [repayment_count_check(partial, t, 8) for t in (10, 30)]
     roll = load(["policy=silent", "behaviour=roll_rate", f"portfolio.n_accounts={4 * n}"])
     out += roll_rate_checks(roll, 8)

@@ -28,8 +28,18 @@ MIN_PER_DAY = 1440.0
 #: Columns of the call log: account, start time, action, reached the borrower,
 #: collector skill multiplier, borrower stress after the call, settlement discount
 #: offered, agent, handle minutes, global contact sequence number.
-LOG_FIELDS = (("idx", np.int64), ("time", float), ("action", np.int64), ("connected", bool), ("skill", float),
-              ("stress", float), ("discount", float), ("agent", np.int64), ("minutes", float), ("seq", np.int64))
+LOG_FIELDS = (
+    ("idx", np.int64),
+    ("time", float),
+    ("action", np.int64),
+    ("connected", bool),
+    ("skill", float),
+    ("stress", float),
+    ("discount", float),
+    ("agent", np.int64),
+    ("minutes", float),
+    ("seq", np.int64),
+)
 
 
 class WorkQueue:
@@ -97,8 +107,15 @@ class CollectorPool:
     ``max_conversations_per_day`` conversations.
     """
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, state: AccountState,
-                 compliance: Compliance, rng: np.random.Generator, stress_effect: float) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        state: AccountState,
+        compliance: Compliance,
+        rng: np.random.Generator,
+        stress_effect: float,
+    ) -> None:
         cfg: CollectorsConfig = scenario.collectors
         self.env = env
         self.cfg = cfg
@@ -110,9 +127,11 @@ class CollectorPool:
         gain = cfg.training.skill_gain if cfg.training.enabled else 0.0
         self.skill = np.maximum(sample(cfg.skill, rng, n), 0.0) + gain
         self.harshness = np.maximum(sample(cfg.harshness, rng, n), 0.0)
-        self.skill_mult = self.skill ** cfg.skill_effect
-        self.stress_inc = {int(Action.SOFT_CALL): scenario.channels.soft_call.stress_increment,
-                           int(Action.FIRM_CALL): scenario.channels.firm_call.stress_increment}
+        self.skill_mult = self.skill**cfg.skill_effect
+        self.stress_inc = {
+            int(Action.SOFT_CALL): scenario.channels.soft_call.stress_increment,
+            int(Action.FIRM_CALL): scenario.channels.firm_call.stress_increment,
+        }
         self.contact_effect = stress_effect
         self.telephony = scenario.channels.telephony_yuan_per_minute
         self._u = _draws(rng.random)
@@ -145,7 +164,9 @@ class CollectorPool:
         self.duty_days = 0  # days the team was on duty (set by the engine)
         self.calls = 0
         self.conversations = 0
-        self.shift_log: list[tuple[int, int, float, float, float, int]] = []  # (day, agent, start, end, last_end, conversations)
+        self.shift_log: list[
+            tuple[int, int, float, float, float, int]
+        ] = []  # (day, agent, start, end, last_end, conversations)
         self.keep_shift_log = False
 
     @property
@@ -162,7 +183,9 @@ class CollectorPool:
         """Recompute which accounts may be called today (the engine calls this once a
         day, after the start-of-day bookkeeping; nothing changes it during the shift)."""
         st = self.state
-        self.callable[:] = (st.status == OPEN) & ~st.in_legal & ~st.outsourced & ~st.plan_active & (st.promise_due == math.inf)
+        self.callable[:] = (
+            (st.status == OPEN) & ~st.in_legal & ~st.outsourced & ~st.plan_active & (st.promise_due == math.inf)
+        )
 
     def _agent(self, k: int) -> Generator[simpy.Event, Any, None]:
         # The hot loop of the model: one pass per call. Everything it touches is bound
@@ -217,8 +240,12 @@ class CollectorPool:
                     break
                 if not window_ok and not comp.window_allows(i, now, ws <= hour_of(now) < we):
                     continue
-                if (conn_today[i] >= max_conn or unans_today[i] >= max_unans or week[i] >= max_week
-                        or now - last_conv[i] < cooldown) and not allow(i, now):
+                if (
+                    conn_today[i] >= max_conn
+                    or unans_today[i] >= max_unans
+                    or week[i] >= max_week
+                    or now - last_conv[i] < cooldown
+                ) and not allow(i, now):
                     continue
                 action = item[3]
                 # Count the attempt for the contact rules (today's row of the 7-day

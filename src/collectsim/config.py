@@ -14,7 +14,17 @@ from typing import Any
 from collectsim.errors import ConfigError
 from collectsim.scenario import Scenario, scenario_from_dict
 
-SCENARIO_KEYS = ("simulation", "portfolio", "behaviour", "stress", "conversation", "channels", "collectors", "compliance", "policy")
+SCENARIO_KEYS = (
+    "simulation",
+    "portfolio",
+    "behaviour",
+    "stress",
+    "conversation",
+    "channels",
+    "collectors",
+    "compliance",
+    "policy",
+)
 
 
 def config_dir() -> Path:

@@ -34,8 +34,17 @@ if TYPE_CHECKING:
     from collectsim.engine import Simulation
 
 
-def converse(sim: Simulation, idx: np.ndarray, t: np.ndarray, skill: np.ndarray, action: np.ndarray,
-             discount: np.ndarray, stress: np.ndarray, ability: np.ndarray, w_eff: np.ndarray) -> None:
+def converse(
+    sim: Simulation,
+    idx: np.ndarray,
+    t: np.ndarray,
+    skill: np.ndarray,
+    action: np.ndarray,
+    discount: np.ndarray,
+    stress: np.ndarray,
+    ability: np.ndarray,
+    w_eff: np.ndarray,
+) -> None:
     """Apply the outcomes of connected calls (one per account) at times ``t``."""
     cv, st, pf = sim.sc.conversation, sim.st, sim.pf
     rng = sim.rng_conv
@@ -44,7 +53,9 @@ def converse(sim: Simulation, idx: np.ndarray, t: np.ndarray, skill: np.ndarray,
     u_plan, u_deal, u_keep = rng.random(idx.size), rng.random(idx.size), rng.random(idx.size)
     days = np.ceil(np.maximum(sample(cv.promise_days, rng, idx.size), 1.0))
     soft = action == int(Action.SOFT_CALL)
-    disclose = np.where(soft, cv.hardship_disclosure_soft, cv.hardship_disclosure_firm) * skill ** cv.hardship_disclosure_skill
+    disclose = (
+        np.where(soft, cv.hardship_disclosure_soft, cv.hardship_disclosure_firm) * skill**cv.hardship_disclosure_skill
+    )
     hardship = t < pf.hardship_end[idx]
     plan = free & hardship & (u_plan < disclose)
     if plan.any():
@@ -58,7 +69,9 @@ def converse(sim: Simulation, idx: np.ndarray, t: np.ndarray, skill: np.ndarray,
         st.plan_misses[p] = 0
         st.plan_instalment[p] = st.balance[p] / n
         st.plan_next_due[p] = np.floor(t[plan]) + cv.plan_interval_days
-        st.plan_adherence[p] = np.clip(cv.plan_adherence_base + cv.plan_adherence_ability * (pf.ability[p] - 0.5), 0.0, 1.0)
+        st.plan_adherence[p] = np.clip(
+            cv.plan_adherence_base + cv.plan_adherence_ability * (pf.ability[p] - 0.5), 0.0, 1.0
+        )
     rest = free & ~plan
     offer = rest & (discount > 0)
     accept = np.clip((cv.settlement_accept_base + cv.settlement_accept_discount * discount) * ability, 0.0, 1.0)
@@ -66,11 +79,18 @@ def converse(sim: Simulation, idx: np.ndarray, t: np.ndarray, skill: np.ndarray,
     ch = sim.sc.channels
     ab_exp = np.where(soft, ch.soft_call.ability_exp, ch.firm_call.ability_exp)
     w_exp = np.where(soft, ch.soft_call.willingness_exp, ch.firm_call.willingness_exp)
-    p_ptp = np.clip(cv.ptp_base * skill ** cv.ptp_skill_effect * ability**ab_exp * w_eff**w_exp, 0.0, 1.0)
+    p_ptp = np.clip(cv.ptp_base * skill**cv.ptp_skill_effect * ability**ab_exp * w_eff**w_exp, 0.0, 1.0)
     ptp = rest & ~offer & (u_deal < p_ptp)
     promise = settle | ptp
     if promise.any():
-        keep = np.clip(cv.keep_base + cv.keep_ability * (ability - 0.5) + cv.keep_willingness * (w_eff - 0.5) - cv.keep_stress * stress, 0.0, 1.0)
+        keep = np.clip(
+            cv.keep_base
+            + cv.keep_ability * (ability - 0.5)
+            + cv.keep_willingness * (w_eff - 0.5)
+            - cv.keep_stress * stress,
+            0.0,
+            1.0,
+        )
         p = idx[promise]
         q = np.where(settle[promise], discount[promise], 0.0)
         st.promises[p] += 1

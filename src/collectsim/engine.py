@@ -80,8 +80,9 @@ class Simulation:
     record_events : keep a log of every contact (for tests and audits).
     """
 
-    def __init__(self, scenario: Scenario, replication: int = 0, *, progress: Progress | None = None,
-                 record_events: bool = False) -> None:
+    def __init__(
+        self, scenario: Scenario, replication: int = 0, *, progress: Progress | None = None, record_events: bool = False
+    ) -> None:
         self.sc = scenario
         self.replication = replication
         self.streams = RandomStreams(scenario.simulation.seed, replication)
@@ -89,7 +90,9 @@ class Simulation:
         self.progress = progress
         self.record_events = record_events
         self.event_log: list[dict[str, np.ndarray]] = []
-        self.series: dict[str, list[float]] = {k: [] for k in ("day", "collected_cum", "outstanding", "open_accounts", "stress_mean", "backlog")}
+        self.series: dict[str, list[float]] = {
+            k: [] for k in ("day", "collected_cum", "outstanding", "open_accounts", "stress_mean", "backlog")
+        }
 
     # ------------------------------------------------------------------ run
     def run(self) -> RunResult:
@@ -164,7 +167,7 @@ class Simulation:
         # Arrivals: accounts entering during day d become open now (entry sorted).
         hi = int(np.searchsorted(pf.entry_time, d + 1.0, side="left"))
         if hi > self._next_entry:
-            st.status[self._next_entry:hi] = OPEN
+            st.status[self._next_entry : hi] = OPEN
             self._next_entry = hi
         self.comp.new_day(d)
         if sc.collectors.backlog == "drop":
@@ -428,7 +431,17 @@ class Simulation:
         st.complaints[idx[connected & (u < p)]] += 1
         conv = is_call & connected
         if conv.any():
-            converse(self, idx[conv], t[conv], ev["skill"][conv], action[conv], ev["discount"][conv], stress[conv], ab[conv], w_eff[conv])
+            converse(
+                self,
+                idx[conv],
+                t[conv],
+                ev["skill"][conv],
+                action[conv],
+                ev["discount"][conv],
+                stress[conv],
+                ab[conv],
+                w_eff[conv],
+            )
 
     # ------------------------------------------------------------------ legal callbacks
     def _advance_one(self, i: int, t: float) -> bool:
@@ -455,7 +468,9 @@ class Simulation:
         if self.rng_complaint.random() < p:
             st.complaints[i] += 1
         if self.record_events:
-            self.event_log.append(_event(idx, np.array([t]), int(Action.LAWSUIT), np.array([True]), s, self.pool.sequence(1)))
+            self.event_log.append(
+                _event(idx, np.array([t]), int(Action.LAWSUIT), np.array([True]), s, self.pool.sequence(1))
+            )
 
     def _on_judgment(self, i: int, t: float) -> None:
         st, law = self.st, self.sc.channels.lawsuit
@@ -473,16 +488,35 @@ class Simulation:
             self.behaviour.close(idx)
             st.write_off(idx, t)
         if self.record_events:
-            self.event_log.append(_event(idx, np.array([t]), JUDGMENT, np.array([bool(st.lawsuit_won[i])]), np.zeros(1),
-                                         self.pool.sequence(1)))
+            self.event_log.append(
+                _event(
+                    idx,
+                    np.array([t]),
+                    JUDGMENT,
+                    np.array([bool(st.lawsuit_won[i])]),
+                    np.zeros(1),
+                    self.pool.sequence(1),
+                )
+            )
 
 
-def _event(idx: np.ndarray, time: np.ndarray, kind: int, connected: np.ndarray, stress: np.ndarray,
-           seq: np.ndarray) -> dict[str, np.ndarray]:
+def _event(
+    idx: np.ndarray, time: np.ndarray, kind: int, connected: np.ndarray, stress: np.ndarray, seq: np.ndarray
+) -> dict[str, np.ndarray]:
     """An event-log batch for contacts not made by an agent (agent -1, no minutes)."""
     n = idx.size
-    return {"idx": idx, "time": time, "action": np.full(n, kind), "connected": connected, "skill": np.ones(n),
-            "stress": stress, "discount": np.zeros(n), "agent": np.full(n, -1), "minutes": np.zeros(n), "seq": seq}
+    return {
+        "idx": idx,
+        "time": time,
+        "action": np.full(n, kind),
+        "connected": connected,
+        "skill": np.ones(n),
+        "stress": stress,
+        "discount": np.zeros(n),
+        "agent": np.full(n, -1),
+        "minutes": np.zeros(n),
+        "seq": seq,
+    }
 
 
 def run(scenario: Scenario, replication: int = 0, *, progress: Progress | None = None) -> RunResult:

@@ -39,8 +39,14 @@ class LegalPipeline:
     events to the account at their exact times.
     """
 
-    def __init__(self, env: simpy.Environment, cfg: LawsuitConfig, rng: np.random.Generator,
-                 on_filed: Callable[[int, float], None], on_judgment: Callable[[int, float], None]) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        cfg: LawsuitConfig,
+        rng: np.random.Generator,
+        on_filed: Callable[[int, float], None],
+        on_judgment: Callable[[int, float], None],
+    ) -> None:
         self.env = env
         self.cfg = cfg
         self.rng = rng

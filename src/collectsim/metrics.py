@@ -18,12 +18,29 @@ if TYPE_CHECKING:
 #: KPIs where larger is better (+1) or smaller is better (-1); the report and any
 #: optimiser read directions from here.
 DIRECTIONS: dict[str, int] = {
-    "collected_total": 1, "recovery_rate": 1, "net_recovery": 1, "cost_total": -1,
-    "cost_to_collect": -1, "cure_rate": 1, "cured_30d_rate": 1, "roll_m1_m2": -1, "roll_m2_m3": -1,
-    "roll_m3_writeoff": -1, "writeoff_rate": -1, "days_to_cure_mean": -1, "rpc_rate": 1,
-    "ptp_rate": 1, "ptp_kept_rate": 1, "stress_mean": -1, "stress_peak_p95": -1,
-    "stress_peak_mean": -1, "distress_day_share": -1, "complaints_per_1000": -1,
-    "contacts_per_account_week": -1, "backlog_mean": -1, "backlog_end": -1,
+    "collected_total": 1,
+    "recovery_rate": 1,
+    "net_recovery": 1,
+    "cost_total": -1,
+    "cost_to_collect": -1,
+    "cure_rate": 1,
+    "cured_30d_rate": 1,
+    "roll_m1_m2": -1,
+    "roll_m2_m3": -1,
+    "roll_m3_writeoff": -1,
+    "writeoff_rate": -1,
+    "days_to_cure_mean": -1,
+    "rpc_rate": 1,
+    "ptp_rate": 1,
+    "ptp_kept_rate": 1,
+    "stress_mean": -1,
+    "stress_peak_p95": -1,
+    "stress_peak_mean": -1,
+    "distress_day_share": -1,
+    "complaints_per_1000": -1,
+    "contacts_per_account_week": -1,
+    "backlog_mean": -1,
+    "backlog_end": -1,
 }
 
 COST_KPIS = tuple(f"cost_{c}" for c in (*COST_CHANNELS, "collectors", "training"))

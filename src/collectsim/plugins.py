@@ -34,7 +34,9 @@ def resolve(target: Any, key: str, extra_allowed: Iterable[str] = ()) -> Any:
         be imported.
     """
     if not isinstance(target, str) or "." not in target:
-        raise ConfigError(f"{key}._target_ must be a dotted class path such as collectsim.policies.TreatmentPath, got {target!r}")
+        raise ConfigError(
+            f"{key}._target_ must be a dotted class path such as collectsim.policies.TreatmentPath, got {target!r}"
+        )
     allowed = allowed_packages(extra_allowed)
     if not any(target == p or target.startswith(p + ".") for p in allowed):
         raise ConfigError(
@@ -58,5 +60,7 @@ def build(node: dict[str, Any], key: str, **context: Any) -> Any:
     params = {k: v for k, v in node.items() if k != "_target_"}
     factory = getattr(cls, "from_config", None)
     if factory is None:
-        raise ConfigError(f"{key}._target_ {node['_target_']!r} has no from_config method, so it is not a collectsim plug-in")
+        raise ConfigError(
+            f"{key}._target_ {node['_target_']!r} has no from_config method, so it is not a collectsim plug-in"
+        )
     return factory(params, key, **context)

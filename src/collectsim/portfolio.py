@@ -107,7 +107,10 @@ def build_portfolio(cfg: PortfolioConfig, streams: RandomStreams) -> Portfolio:
         measured = entry >= cfg.warmup_days
     shares = np.array([s.share for s in cfg.segments])
     segment = rng.choice(len(cfg.segments), size=n, p=shares / shares.sum()).astype(np.int16)
-    cols = {k: np.empty(n) for k in ("principal", "daily_rate", "ability", "willingness", "contactability", "sensitivity", "hardship")}
+    cols = {
+        k: np.empty(n)
+        for k in ("principal", "daily_rate", "ability", "willingness", "contactability", "sensitivity", "hardship")
+    }
     for k, seg in enumerate(cfg.segments):
         idx = np.flatnonzero(segment == k)
         m = idx.size

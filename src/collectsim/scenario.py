@@ -275,9 +275,7 @@ def _build(cls: Any, data: Any, path: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(
-            f"{_join(path, unknown[0])} is not a known key; allowed keys: {', '.join(sorted(names))}"
-        )
+        raise ConfigError(f"{_join(path, unknown[0])} is not a known key; allowed keys: {', '.join(sorted(names))}")
     kwargs = {}
     for f in dataclasses.fields(cls):
         key = _join(path, f.name)

@@ -45,8 +45,9 @@ def prob_repaid_by(lam0: np.ndarray, floor: np.ndarray, kappa: float, t: float) 
     return float(np.mean(1.0 - np.exp(-compensator(lam0, floor, kappa, t))))
 
 
-def amount_repaid_full_payoff(principal: np.ndarray, daily_interest: np.ndarray, lam0: np.ndarray,
-                              floor: np.ndarray, kappa: float, t: int) -> float:
+def amount_repaid_full_payoff(
+    principal: np.ndarray, daily_interest: np.ndarray, lam0: np.ndarray, floor: np.ndarray, kappa: float, t: int
+) -> float:
     """Expected total repaid by day ``t`` when the first repayment always pays in full.
 
     A payment during day k pays the principal plus k days of simple interest
@@ -73,4 +74,4 @@ def expected_repayments(lam0: np.ndarray, floor: np.ndarray, kappa: float, jump:
 
     y0 = np.concatenate([lam0, np.zeros(lam0.size)])
     sol = integrate.solve_ivp(rhs, (0.0, t), y0, rtol=1e-10, atol=1e-12)
-    return float(np.mean(sol.y[lam0.size:, -1]))
+    return float(np.mean(sol.y[lam0.size :, -1]))

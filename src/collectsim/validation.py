@@ -82,13 +82,17 @@ def validate_scenario(s: Scenario) -> None:
             d = getattr(seg, trait)
             _dist(f"{k}.{trait}", d, low=0.0, high=1.0)
             if d.kind not in ("beta", "constant", "uniform"):
-                raise ConfigError(f"{k}.{trait}.kind must be one of beta, constant, uniform (a value in [0, 1]), got {d.kind!r}")
+                raise ConfigError(
+                    f"{k}.{trait}.kind must be one of beta, constant, uniform (a value in [0, 1]), got {d.kind!r}"
+                )
         _dist(f"{k}.stress_sensitivity", seg.stress_sensitivity, low=0.0)
         _in(f"{k}.hardship_prob", seg.hardship_prob, 0.0, 1.0)
         _dist(f"{k}.hardship_days", seg.hardship_days, low=0.0)
     total = sum(seg.share for seg in p.segments)
     if abs(total - 1.0) > 1e-6:
-        raise ConfigError(f"portfolio.segments shares must sum to 1, got {total:g} ({', '.join(f'{n}={seg.share:g}' for n, seg in zip(names, p.segments))})")
+        raise ConfigError(
+            f"portfolio.segments shares must sum to 1, got {total:g} ({', '.join(f'{n}={seg.share:g}' for n, seg in zip(names, p.segments))})"
+        )
 
     st = s.stress
     _pos("stress.half_life_days", st.half_life_days)
@@ -97,8 +101,14 @@ def validate_scenario(s: Scenario) -> None:
         _pos(f"stress.{name}", getattr(st, name), allow_zero=True)
 
     cv = s.conversation
-    for name in ("ptp_base", "keep_base", "hardship_disclosure_soft", "hardship_disclosure_firm",
-                 "plan_adherence_base", "settlement_accept_base"):
+    for name in (
+        "ptp_base",
+        "keep_base",
+        "hardship_disclosure_soft",
+        "hardship_disclosure_firm",
+        "plan_adherence_base",
+        "settlement_accept_base",
+    ):
         _in(f"conversation.{name}", getattr(cv, name), 0.0, 1.0)
     _dist("conversation.promise_days", cv.promise_days, low=0.0)
     _pos("conversation.plan_instalments", cv.plan_instalments)
@@ -124,7 +134,9 @@ def validate_scenario(s: Scenario) -> None:
     last = -1.0
     for i, b in enumerate(law.fee_brackets):
         if b.from_yuan <= last:
-            raise ConfigError(f"channels.lawsuit.fee_brackets[{i}].from_yuan must increase, got {b.from_yuan:g} after {last:g}")
+            raise ConfigError(
+                f"channels.lawsuit.fee_brackets[{i}].from_yuan must increase, got {b.from_yuan:g} after {last:g}"
+            )
         _in(f"channels.lawsuit.fee_brackets[{i}].rate", b.rate, 0.0, 1.0)
         last = b.from_yuan
 
@@ -133,7 +145,9 @@ def validate_scenario(s: Scenario) -> None:
     _in("collectors.shift_start_hour", co.shift_start_hour, 0.0, 24.0)
     _in("collectors.shift_end_hour", co.shift_end_hour, 0.0, 24.0)
     if co.shift_end_hour <= co.shift_start_hour:
-        raise ConfigError(f"collectors.shift_end_hour must be after shift_start_hour ({co.shift_start_hour:g}), got {co.shift_end_hour:g}")
+        raise ConfigError(
+            f"collectors.shift_end_hour must be after shift_start_hour ({co.shift_start_hour:g}), got {co.shift_end_hour:g}"
+        )
     shift_minutes = (co.shift_end_hour - co.shift_start_hour) * 60
     _in("collectors.break_minutes", co.break_minutes, 0.0, shift_minutes - 1)
     _pos("collectors.max_conversations_per_day", co.max_conversations_per_day)
@@ -150,8 +164,15 @@ def validate_scenario(s: Scenario) -> None:
     _in("compliance.window_start_hour", cp.window_start_hour, 0.0, 24.0)
     _in("compliance.window_end_hour", cp.window_end_hour, 0.0, 24.0)
     if cp.window_end_hour <= cp.window_start_hour:
-        raise ConfigError(f"compliance.window_end_hour must be after window_start_hour ({cp.window_start_hour:g}), got {cp.window_end_hour:g}")
-    for name in ("max_connected_per_day", "max_unanswered_per_day", "max_attempts_7d", "cooldown_days_after_conversation"):
+        raise ConfigError(
+            f"compliance.window_end_hour must be after window_start_hour ({cp.window_start_hour:g}), got {cp.window_end_hour:g}"
+        )
+    for name in (
+        "max_connected_per_day",
+        "max_unanswered_per_day",
+        "max_attempts_7d",
+        "cooldown_days_after_conversation",
+    ):
         v: Any = getattr(cp, name)
         if v is not None:
             _pos(f"compliance.{name}", v, allow_zero=name == "cooldown_days_after_conversation")

@@ -149,7 +149,7 @@ class SelfExcitingIntensity:
                 # Everyone to one time: only accounts due before it, or whose shock
                 # ends before it, can change (shock ends are walked in sorted order).
                 k = int(np.searchsorted(self._hard_ends, until, side="left"))
-                ending = self._hard_order[self._hard_ptr:k]
+                ending = self._hard_order[self._hard_ptr : k]
                 self._hard_ptr = max(self._hard_ptr, k)
                 ending = ending[self.next_t[ending] < np.inf]
                 idx = np.union1d(np.flatnonzero(self.next_t < until), ending)

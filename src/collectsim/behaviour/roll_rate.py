@@ -39,7 +39,9 @@ class RollRate:
             raise ConfigError(f"{key}.{unknown[0]} is not a known key; allowed keys: {', '.join(sorted(allowed))}")
         probs = params.get("cure_prob")
         if not isinstance(probs, list) or len(probs) != 4:
-            raise ConfigError(f"{key}.cure_prob must be a list of 4 monthly cure probabilities (M1, M2, M3, M3+), got {probs!r}")
+            raise ConfigError(
+                f"{key}.cure_prob must be a list of 4 monthly cure probabilities (M1, M2, M3, M3+), got {probs!r}"
+            )
         for i, v in enumerate(probs):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
                 raise ConfigError(f"{key}.cure_prob[{i}] must be in [0, 1), got {v!r}")

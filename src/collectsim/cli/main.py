@@ -51,7 +51,13 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     }
     if cfg.get("resume") and _finished(out_dir, job["overrides"]):
         if multirun:
-            report_job_done(Path(hc.sweep.dir), cell + " (kept from the earlier run)", int(cfg.get("replications") or 0), 0.0, ok=True)
+            report_job_done(
+                Path(hc.sweep.dir),
+                cell + " (kept from the earlier run)",
+                int(cfg.get("replications") or 0),
+                0.0,
+                ok=True,
+            )
         return None
     t0 = time.perf_counter()
     try:
@@ -94,11 +100,15 @@ def _finished(out_dir: Path, overrides: list[str]) -> bool:
         done = json.loads((out_dir / "job.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
+
     def key(ovs: list[str]) -> list[str]:
         return sorted(o for o in ovs if o.split("=", 1)[0].lstrip("+~") not in NOT_RESULT_KEYS)
 
-    return done.get("status") == "ok" and key(done.get("overrides", [])) == key(overrides) and all(
-        (out_dir / name).is_file() for name in RESULT_FILES)
+    return (
+        done.get("status") == "ok"
+        and key(done.get("overrides", [])) == key(overrides)
+        and all((out_dir / name).is_file() for name in RESULT_FILES)
+    )
 
 
 @hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")

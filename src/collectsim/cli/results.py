@@ -82,7 +82,9 @@ def write_results(out_dir: Path, results: Sequence[RunResult], job: dict[str, An
     for res in results:
         n = len(res.series["day"])
         for i in range(n):
-            series_rows.append({**cell, "replication": res.info["replication"], **{k: float(v[i]) for k, v in res.series.items()}})
+            series_rows.append(
+                {**cell, "replication": res.info["replication"], **{k: float(v[i]) for k, v in res.series.items()}}
+            )
     atomic_write(out_dir / "series.csv", to_csv(series_rows))
     summary = {
         "policy": results[0].info.get("policy") if results else None,

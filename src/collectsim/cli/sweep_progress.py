@@ -68,5 +68,8 @@ def report_job_done(sweep_dir: Path, cell: str, replications: int, wall_seconds:
         left = max(total - done, 0) * elapsed / done
         eta = f", ETA {math.ceil(left)} s"
     status = "" if ok else " FAILED"
-    print(f"[{done}/{total or '?'}] {cell}: {replications} replication(s) in {wall_seconds:.1f} s{eta}{status}",
-          file=sys.stderr, flush=True)
+    print(
+        f"[{done}/{total or '?'}] {cell}: {replications} replication(s) in {wall_seconds:.1f} s{eta}{status}",
+        file=sys.stderr,
+        flush=True,
+    )

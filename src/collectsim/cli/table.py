@@ -11,20 +11,80 @@ from scipy import stats
 from collectsim.metrics import RunResult
 
 SECTIONS: list[tuple[str, list[str]]] = [
-    ("recovery", ["accounts", "exposure_total", "collected_total", "recovery_rate", "net_recovery", "cost_to_collect",
-                  "cure_rate", "cured_30d_rate", "roll_m1_m2", "roll_m2_m3", "roll_m3_writeoff", "writeoff_rate",
-                  "days_to_cure_mean", "discounts_total"]),
-    ("contact funnel", ["attempts_total", "rpc_rate", "ptp_rate", "ptp_kept_rate", "plans_started", "plans_completed",
-                        "lawsuits_filed", "lawsuits_won"]),
-    ("cost (yuan)", ["cost_total", "cost_sms", "cost_voice", "cost_telephony", "cost_collectors", "cost_training",
-                     "cost_letters", "cost_legal", "cost_outsourcing", "cost_regulatory"]),
-    ("borrower stress", ["stress_mean", "stress_peak_mean", "stress_peak_p95", "distress_day_share", "complaints_per_1000",
-                         "contacts_per_account_week"]),
+    (
+        "recovery",
+        [
+            "accounts",
+            "exposure_total",
+            "collected_total",
+            "recovery_rate",
+            "net_recovery",
+            "cost_to_collect",
+            "cure_rate",
+            "cured_30d_rate",
+            "roll_m1_m2",
+            "roll_m2_m3",
+            "roll_m3_writeoff",
+            "writeoff_rate",
+            "days_to_cure_mean",
+            "discounts_total",
+        ],
+    ),
+    (
+        "contact funnel",
+        [
+            "attempts_total",
+            "rpc_rate",
+            "ptp_rate",
+            "ptp_kept_rate",
+            "plans_started",
+            "plans_completed",
+            "lawsuits_filed",
+            "lawsuits_won",
+        ],
+    ),
+    (
+        "cost (yuan)",
+        [
+            "cost_total",
+            "cost_sms",
+            "cost_voice",
+            "cost_telephony",
+            "cost_collectors",
+            "cost_training",
+            "cost_letters",
+            "cost_legal",
+            "cost_outsourcing",
+            "cost_regulatory",
+        ],
+    ),
+    (
+        "borrower stress",
+        [
+            "stress_mean",
+            "stress_peak_mean",
+            "stress_peak_p95",
+            "distress_day_share",
+            "complaints_per_1000",
+            "contacts_per_account_week",
+        ],
+    ),
     ("capacity", ["collector_utilisation", "calls_per_agent_day", "backlog_mean", "backlog_end"]),
 ]
 
-SEGMENT_KPIS = ["accounts", "recovery_rate", "cure_rate", "cured_30d_rate", "roll_m1_m2", "writeoff_rate",
-                "ptp_rate", "plans_started", "stress_peak_p95", "complaints_per_1000", "cost_to_collect"]
+SEGMENT_KPIS = [
+    "accounts",
+    "recovery_rate",
+    "cure_rate",
+    "cured_30d_rate",
+    "roll_m1_m2",
+    "writeoff_rate",
+    "ptp_rate",
+    "plans_started",
+    "stress_peak_p95",
+    "complaints_per_1000",
+    "cost_to_collect",
+]
 
 
 def fmt(v: float) -> str:
@@ -72,7 +132,10 @@ def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
         for k in SEGMENT_KPIS:
             vals = []
             for gi in range(len(names)):
-                vals.append(float(np.nanmean([res.groups[gi][k] for res in results])) if not all(
-                    math.isnan(res.groups[gi][k]) for res in results) else float("nan"))
+                vals.append(
+                    float(np.nanmean([res.groups[gi][k] for res in results]))
+                    if not all(math.isnan(res.groups[gi][k]) for res in results)
+                    else float("nan")
+                )
             lines.append("    " + f"{k:<24}" + "".join(f"{fmt(v):>{width}}" for v in vals))
     return "\n".join(lines)

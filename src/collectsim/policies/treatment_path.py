@@ -112,7 +112,18 @@ class TreatmentPath:
             acts = []
             for j, a in enumerate(st.get("actions") or []):
                 ka = f"{k}.actions[{j}]"
-                a = _keys(a, ka, {"action", "start_day", "every_days", "min_balance_yuan", "max_balance_yuan", "settlement_discount"})
+                a = _keys(
+                    a,
+                    ka,
+                    {
+                        "action",
+                        "start_day",
+                        "every_days",
+                        "min_balance_yuan",
+                        "max_balance_yuan",
+                        "settlement_discount",
+                    },
+                )
                 act = _action(a.get("action"), f"{ka}.action")
                 start = _num(a, "start_day", ka, lo, integer=True)
                 every = _num(a, "every_days", ka, 0, integer=True)
@@ -124,13 +135,26 @@ class TreatmentPath:
                 if not 0 <= disc < 1:
                     raise ConfigError(f"{ka}.settlement_discount must be in [0, 1), got {disc:g}")
                 if disc > 0 and act not in CALLS:
-                    raise ConfigError(f"{ka}.settlement_discount can only be offered in a soft_call or firm_call, not {a.get('action')}")
-                acts.append(ScheduledAction(act, start, every, _num(a, "min_balance_yuan", ka, 0.0), _num(a, "max_balance_yuan", ka, np.inf), disc))
+                    raise ConfigError(
+                        f"{ka}.settlement_discount can only be offered in a soft_call or firm_call, not {a.get('action')}"
+                    )
+                acts.append(
+                    ScheduledAction(
+                        act,
+                        start,
+                        every,
+                        _num(a, "min_balance_yuan", ka, 0.0),
+                        _num(a, "max_balance_yuan", ka, np.inf),
+                        disc,
+                    )
+                )
             stages.append(Stage(str(st.get("name", f"stage{i}")), lo, hi, tuple(acts)))
         ordered = sorted(stages, key=lambda s: s.dpd_from)
         for a, b in zip(ordered, ordered[1:]):
             if b.dpd_from <= a.dpd_to:
-                raise ConfigError(f"{key}.stages overlap: {a.name!r} covers days past due {a.dpd_from}-{a.dpd_to} and {b.name!r} starts at {b.dpd_from}")
+                raise ConfigError(
+                    f"{key}.stages overlap: {a.name!r} covers days past due {a.dpd_from}-{a.dpd_to} and {b.name!r} starts at {b.dpd_from}"
+                )
         trig = _keys(node.get("triggers") or {}, f"{key}.triggers", {"broken_promise", "failed_contacts"})
         bp = trig.get("broken_promise")
         on_bp = _action(bp, f"{key}.triggers.broken_promise") if bp is not None else None
@@ -171,7 +195,9 @@ class TreatmentPath:
                 due &= (bal >= sa.min_balance_yuan) & (bal <= sa.max_balance_yuan)
                 if due.any():
                     idx = idx_stage[due]
-                    parts.append(Requests(idx, np.full(idx.size, int(sa.action)), np.full(idx.size, sa.settlement_discount)))
+                    parts.append(
+                        Requests(idx, np.full(idx.size, int(sa.action)), np.full(idx.size, sa.settlement_discount))
+                    )
         if self.on_broken_promise is not None:
             idx = cand[view.broken_promise_today[cand]]
             parts.append(Requests(idx, np.full(idx.size, int(self.on_broken_promise)), np.zeros(idx.size)))

@@ -1,7 +1,7 @@
 """The ``collectsim-report`` command: turn a sweep folder into ``report.md``, figures and CSVs.
 
-    collectsim-report multirun/2026-11-29/09-40-00-123456
-    collectsim-report multirun/2026-11-29/09-40-00-123456 --baseline staged --kpis recovery_rate,cure_rate
+collectsim-report multirun/2026-11-29/09-40-00-123456
+collectsim-report multirun/2026-11-29/09-40-00-123456 --baseline staged --kpis recovery_rate,cure_rate
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ def _check_kpis(g: Gathered, kpis: Sequence[str] | None) -> list[str]:
         return [k for k in HEADLINE_KPIS if k in g.kpi_names]
     unknown = [k for k in kpis if k not in g.kpi_names]
     if unknown:
-        raise ResultsError(f"unknown KPI(s) {', '.join(unknown)} in {g.sweep_dir}; "
-                           f"available: {', '.join(g.kpi_names)}")
+        raise ResultsError(f"unknown KPI(s) {', '.join(unknown)} in {g.sweep_dir}; available: {', '.join(g.kpi_names)}")
     return list(kpis)
 
 
-def build_report(sweep_dir: str | Path, baseline: str = "soft_first",
-                 kpis: Sequence[str] | None = None) -> tuple[Path, Gathered, list[str]]:
+def build_report(
+    sweep_dir: str | Path, baseline: str = "soft_first", kpis: Sequence[str] | None = None
+) -> tuple[Path, Gathered, list[str]]:
     """Gather a sweep and write ``report.md``, the PNGs and the CSVs into it.
 
     Returns
@@ -74,13 +74,24 @@ def make_report(sweep_dir: str | Path, baseline: str = "soft_first", kpis: Seque
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="Write report.md, figures and CSV tables for a collectsim "
-                                "sweep (a Hydra multirun folder) into that folder.")
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Write report.md, figures and CSV tables for a collectsim "
+        "sweep (a Hydra multirun folder) into that folder.",
+    )
     p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="the sweep folder, e.g. multirun/2026-11-29/09-40-00-123456")
-    p.add_argument("--baseline", default="soft_first", metavar="POLICY",
-                   help="policy every other cell is compared with (default: soft_first)")
-    p.add_argument("--kpis", default=None, metavar="K1,K2",
-                   help="comma-separated KPIs for the report's tables (default: the headline KPIs)")
+    p.add_argument(
+        "--baseline",
+        default="soft_first",
+        metavar="POLICY",
+        help="policy every other cell is compared with (default: soft_first)",
+    )
+    p.add_argument(
+        "--kpis",
+        default=None,
+        metavar="K1,K2",
+        help="comma-separated KPIs for the report's tables (default: the headline KPIs)",
+    )
     return p
 
 

@@ -19,8 +19,16 @@ from collectsim.report.gather import Gathered
 
 #: KPIs shown in the report unless others are asked for.
 HEADLINE_KPIS = (
-    "recovery_rate", "net_recovery", "cost_to_collect", "cure_rate", "writeoff_rate",
-    "stress_peak_p95", "distress_day_share", "complaints_per_1000", "collector_utilisation", "backlog_mean",
+    "recovery_rate",
+    "net_recovery",
+    "cost_to_collect",
+    "cure_rate",
+    "writeoff_rate",
+    "stress_peak_p95",
+    "distress_day_share",
+    "complaints_per_1000",
+    "collector_utilisation",
+    "backlog_mean",
 )
 #: Confidence level of every interval in the report.
 CONFIDENCE = 0.95
@@ -101,8 +109,17 @@ def comparison_table(g: Gathered, kpis: list[str] | None = None) -> pd.DataFrame
         sub = overall[overall["cell"] == cell["cell"]]
         for k in names:
             mean, hw, n = t_interval(sub[k].to_numpy(dtype=float))
-            rows.append({**cell.to_dict(), "kpi": k, "mean": mean, "half_width": hw,
-                         "low": mean - hw, "high": mean + hw, "n": n})
+            rows.append(
+                {
+                    **cell.to_dict(),
+                    "kpi": k,
+                    "mean": mean,
+                    "half_width": hw,
+                    "low": mean - hw,
+                    "high": mean + hw,
+                    "n": n,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -122,8 +139,10 @@ def find_baselines(g: Gathered, baseline: str) -> tuple[dict[str, str], list[str
     base = cells[cells["policy"] == baseline]
     if base.empty:
         avail = ", ".join(sorted(cells["policy"].unique()))
-        return {}, [f"no cell with policy {baseline} in this sweep, so paired differences are skipped "
-                    f"(policies present: {avail}; choose one with --baseline POLICY)"]
+        return {}, [
+            f"no cell with policy {baseline} in this sweep, so paired differences are skipped "
+            f"(policies present: {avail}; choose one with --baseline POLICY)"
+        ]
     index = {tuple(r[k] for k in others): r["cell"] for _, r in base.iterrows()}
     mapping, notes = {}, []
     for _, r in cells[cells["policy"] != baseline].iterrows():
@@ -166,12 +185,15 @@ def paired_differences(g: Gathered, baseline: str = "soft_first", kpis: list[str
             notes.append(f"{labels[cell]}: no replication shares a seed and index with {labels[bcell]}, not compared")
             continue
         if len(joined) < 2:
-            notes.append(f"{labels[cell]}: only {len(joined)} paired replication, so no confidence interval "
-                         "(run replications>=2 for verdicts)")
+            notes.append(
+                f"{labels[cell]}: only {len(joined)} paired replication, so no confidence interval "
+                "(run replications>=2 for verdicts)"
+            )
         if unmatched:
             notes.append(f"{labels[cell]}: {unmatched} replication(s) without a partner in the other cell left out")
-        diffs = pd.DataFrame({k: joined[f"{k}_c"].to_numpy(float) - joined[f"{k}_b"].to_numpy(float) for k in names},
-                             index=joined.index)
+        diffs = pd.DataFrame(
+            {k: joined[f"{k}_c"].to_numpy(float) - joined[f"{k}_b"].to_numpy(float) for k in names}, index=joined.index
+        )
         pairs.append(diffs.reset_index().assign(cell=cell, baseline_cell=bcell))
         for k in names:
             d = diffs[k].to_numpy(float)
@@ -180,18 +202,48 @@ def paired_differences(g: Gathered, baseline: str = "soft_first", kpis: list[str
             b_mean = float(np.mean(joined[f"{k}_b"].to_numpy(float)[ok])) if n else float("nan")
             c_mean = float(np.mean(joined[f"{k}_c"].to_numpy(float)[ok])) if n else float("nan")
             direction = int(np.sign(DIRECTIONS.get(k, 0)))
-            rows.append({
-                "cell": cell, "label": labels[cell], "baseline_cell": bcell, "baseline_label": labels[bcell],
-                "kpi": k, "n": n, "baseline_mean": b_mean, "challenger_mean": c_mean,
-                "diff_mean": mean, "diff_half_width": hw, "diff_low": mean - hw, "diff_high": mean + hw,
-                "diff_pct": 100.0 * mean / b_mean if b_mean != 0.0 and np.isfinite(b_mean) else float("nan"),
-                "direction": direction, "verdict": verdict(mean - hw, mean + hw, direction),
-            })
-    table_cols = ["cell", "label", "baseline_cell", "baseline_label", "kpi", "n", "baseline_mean", "challenger_mean",
-                  "diff_mean", "diff_half_width", "diff_low", "diff_high", "diff_pct", "direction", "verdict"]
+            rows.append(
+                {
+                    "cell": cell,
+                    "label": labels[cell],
+                    "baseline_cell": bcell,
+                    "baseline_label": labels[bcell],
+                    "kpi": k,
+                    "n": n,
+                    "baseline_mean": b_mean,
+                    "challenger_mean": c_mean,
+                    "diff_mean": mean,
+                    "diff_half_width": hw,
+                    "diff_low": mean - hw,
+                    "diff_high": mean + hw,
+                    "diff_pct": 100.0 * mean / b_mean if b_mean != 0.0 and np.isfinite(b_mean) else float("nan"),
+                    "direction": direction,
+                    "verdict": verdict(mean - hw, mean + hw, direction),
+                }
+            )
+    table_cols = [
+        "cell",
+        "label",
+        "baseline_cell",
+        "baseline_label",
+        "kpi",
+        "n",
+        "baseline_mean",
+        "challenger_mean",
+        "diff_mean",
+        "diff_half_width",
+        "diff_low",
+        "diff_high",
+        "diff_pct",
+        "direction",
+        "verdict",
+    ]
     table = pd.DataFrame(rows, columns=table_cols)
-    per_pair = (pd.concat(pairs, ignore_index=True) if pairs
-                else pd.DataFrame(columns=["cell", "baseline_cell", *_PAIR_KEYS, *names]))
+    per_pair = (
+        pd.concat(pairs, ignore_index=True)
+        if pairs
+        else pd.DataFrame(columns=["cell", "baseline_cell", *_PAIR_KEYS, *names])
+    )
     per_pair = per_pair[["cell", "baseline_cell", *_PAIR_KEYS, *names]]
     return Paired(table=table, per_pair=per_pair, notes=list(dict.fromkeys(notes)), baseline=baseline)
 
@@ -204,5 +256,13 @@ def _by_pair(rows: pd.DataFrame, names: list[str], label: str, notes: list[str])
     return rows.loc[~dup, [*_PAIR_KEYS, *names]].set_index(_PAIR_KEYS)
 
 
-__all__ = ["CONFIDENCE", "HEADLINE_KPIS", "Paired", "comparison_table", "find_baselines",
-           "paired_differences", "t_interval", "verdict"]
+__all__ = [
+    "CONFIDENCE",
+    "HEADLINE_KPIS",
+    "Paired",
+    "comparison_table",
+    "find_baselines",
+    "paired_differences",
+    "t_interval",
+    "verdict",
+]

@@ -27,11 +27,21 @@ from collectsim.errors import ResultsError
 #: Columns of ``kpis.csv`` that identify a row rather than measure something.
 META_COLUMNS = ("cell", "policy", "replication", "seed", "group", "name")
 #: Columns every ``series.csv`` must have.
-SERIES_COLUMNS = ("cell", "replication", "day", "collected_cum", "outstanding", "open_accounts", "stress_mean", "backlog")
+SERIES_COLUMNS = (
+    "cell",
+    "replication",
+    "day",
+    "collected_cum",
+    "outstanding",
+    "open_accounts",
+    "stress_mean",
+    "backlog",
+)
 #: Override keys that do not define a cell (excluded from Hydra's override_dirname by
 #: ``conf/config.yaml``); a sweep's ``multirun.yaml`` may add more.
-NON_CELL_KEYS = frozenset({"seed", "replications", "show_segments", "baseline", "experiment", "study", "publish_dir",
-                           "resume"})
+NON_CELL_KEYS = frozenset(
+    {"seed", "replications", "show_segments", "baseline", "experiment", "study", "publish_dir", "resume"}
+)
 #: Columns the gatherer adds to the tidy table besides the override keys.
 ADDED_COLUMNS = ("job", "label", "policy_name")
 
@@ -213,8 +223,10 @@ def _read_job(job_dir: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame
     if isinstance(reps, int) and reps > 0:
         want = set(range(reps))
         if set(all_rows["replication"].astype(int)) != want:
-            raise _BadJob(f"truncated kpis.csv: expected replications 0..{reps - 1}, "
-                          f"found {sorted(set(all_rows['replication'].astype(int)))}")
+            raise _BadJob(
+                f"truncated kpis.csv: expected replications 0..{reps - 1}, "
+                f"found {sorted(set(all_rows['replication'].astype(int)))}"
+            )
         if set(series["replication"].astype(int)) != want:
             raise _BadJob(f"truncated series.csv: expected replications 0..{reps - 1}")
     per_rep = kpis.groupby("replication").size()
@@ -322,9 +334,18 @@ def gather(sweep_dir: str | Path) -> Gathered:
     series_df = pd.concat(series_parts, ignore_index=True)
     series_df.insert(2, "label", series_df["job"].map(labels))
 
-    return Gathered(sweep_dir=root, kpis=kpis_df, series=series_df, failed=failed, jobs=jobs,
-                    override_keys=keys, kpi_names=[c for c in kpi_names if c not in front], multirun=multirun,
-                    varying_keys=varying, common=common)
+    return Gathered(
+        sweep_dir=root,
+        kpis=kpis_df,
+        series=series_df,
+        failed=failed,
+        jobs=jobs,
+        override_keys=keys,
+        kpi_names=[c for c in kpi_names if c not in front],
+        multirun=multirun,
+        varying_keys=varying,
+        common=common,
+    )
 
 
 __all__ = ["FailedJob", "Gathered", "cell_label", "gather", "job_folders", "parse_override"]

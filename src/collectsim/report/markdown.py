@@ -22,23 +22,33 @@ from collectsim.report.gather import Gathered
 
 #: Figure name -> (title, caption) in the report.
 FIGURES = {
-    "recovery_vs_stress": ("Recovery against debtor stress",
-                           "One point per cell: mean recovery_rate against mean stress_peak_p95, with 95% CI bars; "
-                           "the marker area grows with mean cost_total. The dashed line joins the Pareto front: cells "
-                           "that no other cell beats (at least as much recovery and at most as much stress, better on "
-                           "one). Every cell off the front is beaten by some cell on it."),
-    "recovery_curves": ("Recovery curves",
-                        "Cumulative amount collected divided by the exposure, by day: mean across replications with "
-                        "a 95% band for that mean. A curve that rises earlier collects sooner."),
-    "stress_distribution": ("Debtor stress across replications",
-                            "Box plots of stress_peak_p95 and distress_day_share over the replications of each cell "
-                            "(box: quartiles, line: median). Lower is better for both."),
-    "cost_breakdown": ("Cost breakdown",
-                       "Mean cost per replication by channel (yuan), stacked; the bar's length is the total cost."),
-    "capacity": ("Collector capacity",
-                 "Collector utilisation and mean backlog of calls waiting per cell (mean with 95% CI), and the "
-                 "backlog by day (mean across replications). Utilisation near 1 with a growing backlog means the "
-                 "team is too small for the policy."),
+    "recovery_vs_stress": (
+        "Recovery against debtor stress",
+        "One point per cell: mean recovery_rate against mean stress_peak_p95, with 95% CI bars; "
+        "the marker area grows with mean cost_total. The dashed line joins the Pareto front: cells "
+        "that no other cell beats (at least as much recovery and at most as much stress, better on "
+        "one). Every cell off the front is beaten by some cell on it.",
+    ),
+    "recovery_curves": (
+        "Recovery curves",
+        "Cumulative amount collected divided by the exposure, by day: mean across replications with "
+        "a 95% band for that mean. A curve that rises earlier collects sooner.",
+    ),
+    "stress_distribution": (
+        "Debtor stress across replications",
+        "Box plots of stress_peak_p95 and distress_day_share over the replications of each cell "
+        "(box: quartiles, line: median). Lower is better for both.",
+    ),
+    "cost_breakdown": (
+        "Cost breakdown",
+        "Mean cost per replication by channel (yuan), stacked; the bar's length is the total cost.",
+    ),
+    "capacity": (
+        "Collector capacity",
+        "Collector utilisation and mean backlog of calls waiting per cell (mean with 95% CI), and the "
+        "backlog by day (mean across replications). Utilisation near 1 with a growing backlog means the "
+        "team is too small for the policy.",
+    ),
 }
 _ERROR_CHARS = 300
 
@@ -91,8 +101,11 @@ def _what_was_run(g: Gathered) -> list[str]:
     ov, cells = g.overall(), g.cells()
     n_jobs = len(g.jobs) + len(g.failed)
     reps = ov.groupby("cell").size().reindex(cells["cell"])
-    rep_text = (f"{int(reps.iloc[0])} per cell" if reps.nunique() == 1
-                else "from " + f"{int(reps.min())} to {int(reps.max())} per cell")
+    rep_text = (
+        f"{int(reps.iloc[0])} per cell"
+        if reps.nunique() == 1
+        else "from " + f"{int(reps.min())} to {int(reps.max())} per cell"
+    )
     seeds = ", ".join(str(int(s)) for s in sorted(ov["seed"].dropna().unique()))
     versions = sorted({str((j.get("versions") or {}).get("collectsim", "?")) for j in g.jobs})
     wall_s = sum(float(j.get("wall_seconds") or 0.0) for j in g.jobs)
@@ -113,28 +126,40 @@ def _what_was_run(g: Gathered) -> list[str]:
     rows = []
     for i, r in cells.iterrows():
         jobs = ", ".join(sorted(ov.loc[ov["cell"] == r["cell"], "job"].unique(), key=lambda s: (len(s), s)))
-        rows.append([i + 1, r["label"], r["policy"], *(r[k] or "(default)" for k in others), jobs,
-                     int(reps[r["cell"]])])
-    lines += _table(["#", "cell", "policy", *others, "job folder(s)", "replications"], rows,
-                    "rll" + "l" * len(others) + "lr")
+        rows.append(
+            [i + 1, r["label"], r["policy"], *(r[k] or "(default)" for k in others), jobs, int(reps[r["cell"]])]
+        )
+    lines += _table(
+        ["#", "cell", "policy", *others, "job folder(s)", "replications"], rows, "rll" + "l" * len(others) + "lr"
+    )
     return lines
 
 
 def _failed(g: Gathered) -> list[str]:
     if not g.failed:
         return []
-    lines = ["## Failed jobs", "",
-             f"{len(g.failed)} job(s) produced no usable results and are left out of everything below.", ""]
-    rows = [[f.folder, f.cell, f.error if len(f.error) <= _ERROR_CHARS else f.error[:_ERROR_CHARS] + "..."]
-            for f in g.failed]
+    lines = [
+        "## Failed jobs",
+        "",
+        f"{len(g.failed)} job(s) produced no usable results and are left out of everything below.",
+        "",
+    ]
+    rows = [
+        [f.folder, f.cell, f.error if len(f.error) <= _ERROR_CHARS else f.error[:_ERROR_CHARS] + "..."]
+        for f in g.failed
+    ]
     return [*lines, *_table(["job folder", "cell", "error"], rows, "lll"), ""]
 
 
 def _comparison(g: Gathered, comparison: pd.DataFrame, kpis: Sequence[str]) -> list[str]:
     pct = int(round(CONFIDENCE * 100))
-    lines = ["## Results per cell", "",
-             f"Mean across replications ± half-width of the {pct}% t confidence interval of that mean "
-             "(overall portfolio). ↑: larger is better, ↓: smaller is better.", ""]
+    lines = [
+        "## Results per cell",
+        "",
+        f"Mean across replications ± half-width of the {pct}% t confidence interval of that mean "
+        "(overall portfolio). ↑: larger is better, ↓: smaller is better.",
+        "",
+    ]
     t = comparison.set_index(["cell", "kpi"])
     rows = []
     for _, c in g.cells().iterrows():
@@ -158,27 +183,44 @@ def _paired(paired: Paired, kpis: Sequence[str]) -> list[str]:
         if not paired.notes:
             lines += ["No cell to compare with a baseline.", ""]
         return lines
-    lines += [f"Each cell minus its {paired.baseline} cell with the same other settings, replication by "
-              f"replication (same seeds), then averaged; ± is the half-width of the {pct}% t interval of the "
-              "mean difference. **better**/**worse**: the interval excludes 0 in the KPI's good/bad direction; "
-              "higher/lower: the same for KPIs with no good direction; not distinguishable: the interval "
-              "contains 0.", ""]
+    lines += [
+        f"Each cell minus its {paired.baseline} cell with the same other settings, replication by "
+        f"replication (same seeds), then averaged; ± is the half-width of the {pct}% t interval of the "
+        "mean difference. **better**/**worse**: the interval excludes 0 in the KPI's good/bad direction; "
+        "higher/lower: the same for KPIs with no good direction; not distinguishable: the interval "
+        "contains 0.",
+        "",
+    ]
     order = {k: i for i, k in enumerate(kpis)}
     for _cell, sub in t.groupby("cell", sort=False):
         sub = sub.sort_values("kpi", key=lambda s: s.map(order))
         head = sub.iloc[0]
         counts = sub["verdict"].value_counts()
-        summary = ", ".join(f"{v} on {int(counts[v])}" for v in
-                            ("better", "worse", "higher", "lower", "not distinguishable") if counts.get(v, 0))
-        lines += [f"### {head['label']} vs {head['baseline_label']}", "",
-                  f"{summary} of {len(sub)} KPI(s); {int(sub['n'].max())} paired replication(s).", ""]
+        summary = ", ".join(
+            f"{v} on {int(counts[v])}"
+            for v in ("better", "worse", "higher", "lower", "not distinguishable")
+            if counts.get(v, 0)
+        )
+        lines += [
+            f"### {head['label']} vs {head['baseline_label']}",
+            "",
+            f"{summary} of {len(sub)} KPI(s); {int(sub['n'].max())} paired replication(s).",
+            "",
+        ]
         rows = []
         for _, r in sub.iterrows():
             pct_txt = "n/a" if not np.isfinite(r["diff_pct"]) else f"{r['diff_pct']:+.1f}%"
             v = r["verdict"]
-            rows.append([r["kpi"] + _arrow(r["kpi"]), fmt_number(float(r["baseline_mean"])),
-                         fmt_ci(float(r["diff_mean"]), float(r["diff_half_width"]), signed=True), pct_txt,
-                         f"**{v}**" if v in ("better", "worse") else v, int(r["n"])])
+            rows.append(
+                [
+                    r["kpi"] + _arrow(r["kpi"]),
+                    fmt_number(float(r["baseline_mean"])),
+                    fmt_ci(float(r["diff_mean"]), float(r["diff_half_width"]), signed=True),
+                    pct_txt,
+                    f"**{v}**" if v in ("better", "worse") else v,
+                    int(r["n"]),
+                ]
+            )
         lines += _table(["KPI", f"{paired.baseline} mean", "difference", "change", "verdict", "n"], rows, "lrrrlr")
         lines.append("")
     return lines
@@ -221,8 +263,14 @@ def write_tables(g: Gathered, comparison: pd.DataFrame, paired: Paired, out_dir:
     return paths
 
 
-def write_report(g: Gathered, comparison: pd.DataFrame, paired: Paired, figures: dict[str, Path],
-                 out_dir: str | Path, kpis: Sequence[str]) -> Path:
+def write_report(
+    g: Gathered,
+    comparison: pd.DataFrame,
+    paired: Paired,
+    figures: dict[str, Path],
+    out_dir: str | Path,
+    kpis: Sequence[str],
+) -> Path:
     """Write ``report.md`` into ``out_dir`` and return its path.
 
     Parameters
@@ -236,15 +284,28 @@ def write_report(g: Gathered, comparison: pd.DataFrame, paired: Paired, figures:
     """
     out = Path(out_dir)
     kpis = [k for k in kpis if k in set(comparison["kpi"])]
-    lines = [f"# Sweep report: {g.sweep_dir.name}", "",
-             f"Sweep folder `{g.sweep_dir}`, report written {datetime.now():%Y-%m-%d %H:%M}.", "",
-             "## What was run", "", *_what_was_run(g), "", *_failed(g), *_comparison(g, comparison, kpis),
-             *_paired(paired, kpis), *_figures(figures, out), HOW_TO_READ,
-             "## Files", "",
-             "- `tidy_kpis.csv`: every KPI of every replication and group (overall, segments, policy arms), "
-             "one row each, with the cell's overrides as columns",
-             "- `comparison.csv`: mean, CI half-width and n of every KPI in every cell",
-             "- `paired.csv`: paired differences against the baseline for every KPI, with verdicts", ""]
+    lines = [
+        f"# Sweep report: {g.sweep_dir.name}",
+        "",
+        f"Sweep folder `{g.sweep_dir}`, report written {datetime.now():%Y-%m-%d %H:%M}.",
+        "",
+        "## What was run",
+        "",
+        *_what_was_run(g),
+        "",
+        *_failed(g),
+        *_comparison(g, comparison, kpis),
+        *_paired(paired, kpis),
+        *_figures(figures, out),
+        HOW_TO_READ,
+        "## Files",
+        "",
+        "- `tidy_kpis.csv`: every KPI of every replication and group (overall, segments, policy arms), "
+        "one row each, with the cell's overrides as columns",
+        "- `comparison.csv`: mean, CI half-width and n of every KPI in every cell",
+        "- `paired.csv`: paired differences against the baseline for every KPI, with verdicts",
+        "",
+    ]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

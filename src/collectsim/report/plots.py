@@ -82,13 +82,17 @@ def pareto_front(x_lower: np.ndarray, y_higher: np.ndarray) -> np.ndarray:
     them strictly), sorted by increasing x then decreasing y."""
     x, y = np.asarray(x_lower, float), np.asarray(y_higher, float)
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    front = [i for i in ok
-             if not any(x[j] <= x[i] and y[j] >= y[i] and (x[j] < x[i] or y[j] > y[i]) for j in ok)]
+    front = [i for i in ok if not any(x[j] <= x[i] and y[j] >= y[i] and (x[j] < x[i] or y[j] > y[i]) for j in ok)]
     return np.asarray(sorted(front, key=lambda i: (x[i], -y[i])), dtype=int)
 
 
-def _clusters(x: np.ndarray, y: np.ndarray, idx: np.ndarray, ax_range: tuple[float, float],
-              share: tuple[float, float] = (0.3, 0.08)) -> list[list[int]]:
+def _clusters(
+    x: np.ndarray,
+    y: np.ndarray,
+    idx: np.ndarray,
+    ax_range: tuple[float, float],
+    share: tuple[float, float] = (0.3, 0.08),
+) -> list[list[int]]:
     """Group the points ``idx`` whose labels would overlap: within ``share`` of the axis
     ranges in both x and y (a label is much wider than it is tall)."""
     xr, yr = (r if r > 0 else 1.0 for r in ax_range)
@@ -119,11 +123,31 @@ def plot_recovery_vs_stress(g: Gathered, out_dir: Path) -> Path | None:
     cols = _colours(n)
     handles = []
     for i in range(n):
-        ax.errorbar(x[i], y[i], xerr=np.nan_to_num(stress["half_width"][i]), yerr=np.nan_to_num(rec["half_width"][i]),
-                    fmt="none", ecolor=cols[i], elinewidth=1, capsize=2, alpha=0.8)
+        ax.errorbar(
+            x[i],
+            y[i],
+            xerr=np.nan_to_num(stress["half_width"][i]),
+            yerr=np.nan_to_num(rec["half_width"][i]),
+            fmt="none",
+            ecolor=cols[i],
+            elinewidth=1,
+            capsize=2,
+            alpha=0.8,
+        )
         ax.scatter(x[i], y[i], s=sizes[i], color=cols[i], alpha=0.75, edgecolor="black", linewidth=0.5, zorder=3)
-        handles.append(Line2D([], [], marker="o", linestyle="", color=cols[i], markeredgecolor="black",
-                              markeredgewidth=0.5, markersize=6, label=_wrap(rec["label"][i], 24)))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                color=cols[i],
+                markeredgecolor="black",
+                markeredgewidth=0.5,
+                markersize=6,
+                label=_wrap(rec["label"][i], 24),
+            )
+        )
     front = pareto_front(x, y)
     fs = _fontsize(n)
     if front.size:
@@ -135,8 +159,14 @@ def plot_recovery_vs_stress(g: Gathered, out_dir: Path) -> Path | None:
         rng = (x1 - x0, y1 - y0)
         for grp in _clusters(x, y, front, rng):
             text = "\n".join(_wrap(rec["label"][i], 26) for i in grp)
-            ax.annotate(text, (x[grp[0]], y[grp[0]]), xytext=(7, 5), textcoords="offset points", fontsize=fs,
-                        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "linewidth": 0})
+            ax.annotate(
+                text,
+                (x[grp[0]], y[grp[0]]),
+                xytext=(7, 5),
+                textcoords="offset points",
+                fontsize=fs,
+                bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
+            )
     ax.set_xlabel("stress_peak_p95 (95th percentile of peak stress; lower is better)", fontsize=8)
     ax.set_ylabel("recovery_rate (collected / exposure)", fontsize=8)
     ax.set_title("Recovery against debtor stress (bars: 95% CI; marker area: mean cost_total)", fontsize=9)
@@ -194,8 +224,15 @@ def plot_stress_distribution(g: Gathered, out_dir: Path) -> Path | None:
     pos = np.arange(len(cells))[::-1]
     for ax, k in zip(axes, kpis, strict=True):
         data = [ov.loc[ov["cell"] == c, k].dropna().to_numpy(float) for c in cells["cell"]]
-        bp = ax.boxplot(data, positions=pos, widths=0.6, patch_artist=True, medianprops={"color": "black"},
-                        flierprops={"markersize": 3}, **_horizontal())
+        bp = ax.boxplot(
+            data,
+            positions=pos,
+            widths=0.6,
+            patch_artist=True,
+            medianprops={"color": "black"},
+            flierprops={"markersize": 3},
+            **_horizontal(),
+        )
         for patch, c in zip(bp["boxes"], cols, strict=True):
             patch.set_facecolor(c)
             patch.set_alpha(0.6)
@@ -229,8 +266,9 @@ def plot_cost_breakdown(g: Gathered, out_dir: Path) -> Path | None:
     ax.set_xlabel("mean cost per replication (yuan)")
     ax.set_title("Cost breakdown by channel, per cell", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), title="channel", title_fontsize=7,
-              frameon=False)
+    ax.legend(
+        fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), title="channel", title_fontsize=7, frameon=False
+    )
     return _save(fig, out_dir / "cost_breakdown.png")
 
 
@@ -248,13 +286,20 @@ def plot_capacity(g: Gathered, out_dir: Path) -> Path | None:
     pos = np.arange(len(cells))[::-1]
     for ax, k in zip(axes, kpis, strict=False):
         st = _stats(g, k)
-        ax.barh(pos, st["mean"].fillna(0.0), xerr=st["half_width"].fillna(0.0), color=cols, height=0.6,
-                error_kw={"elinewidth": 1, "capsize": 2})
+        ax.barh(
+            pos,
+            st["mean"].fillna(0.0),
+            xerr=st["half_width"].fillna(0.0),
+            color=cols,
+            height=0.6,
+            error_kw={"elinewidth": 1, "capsize": 2},
+        )
         ax.set_xlabel(k, fontsize=8)
         ax.set_xlim(left=0.0, right=None if np.nanmax(np.abs(st["mean"].fillna(0.0))) > 0 else 1.0)
         ax.grid(axis="x", alpha=0.3)
-        ax.set_yticks(pos, [] if ax is not axes[0] else [_wrap(lbl, 20) for lbl in cells["label"]],
-                      fontsize=_fontsize(len(cells)))
+        ax.set_yticks(
+            pos, [] if ax is not axes[0] else [_wrap(lbl, 20) for lbl in cells["label"]], fontsize=_fontsize(len(cells))
+        )
     if has_series:
         ax = axes[-1]
         mean = g.series.groupby(["cell", "day"])["backlog"].mean()
@@ -291,5 +336,13 @@ def make_plots(g: Gathered, out_dir: str | Path) -> dict[str, Path]:
     return drawn
 
 
-__all__ = ["PLOTS", "make_plots", "pareto_front", "plot_capacity", "plot_cost_breakdown",
-           "plot_recovery_curves", "plot_recovery_vs_stress", "plot_stress_distribution"]
+__all__ = [
+    "PLOTS",
+    "make_plots",
+    "pareto_front",
+    "plot_capacity",
+    "plot_cost_breakdown",
+    "plot_recovery_curves",
+    "plot_recovery_vs_stress",
+    "plot_stress_distribution",
+]
