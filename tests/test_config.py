@@ -9,20 +9,10 @@ from pathlib import Path
 import pytest
 
 from collectsim import ConfigError, load_scenario
-from collectsim.config import config_dir
+from collectsim.config import SCENARIO_KEYS, config_dir
 from collectsim.engine import build_plugins
 
-GROUPS = [
-    "simulation",
-    "portfolio",
-    "behaviour",
-    "stress",
-    "conversation",
-    "channels",
-    "collectors",
-    "compliance",
-    "policy",
-]
+GROUPS = SCENARIO_KEYS  # every config group that feeds the scenario
 
 
 def options():
