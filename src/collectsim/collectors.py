@@ -75,9 +75,6 @@ class WorkQueue:
         if items:
             self._notify()
 
-    def pop(self) -> tuple[float, int, int, int, float] | None:
-        return heapq.heappop(self.heap) if self.heap else None
-
     def push(self, item: tuple[float, int, int, int, float]) -> None:
         heapq.heappush(self.heap, item)
 
