@@ -1,6 +1,11 @@
-"""Shared helpers: small scenarios built from the real configs."""
+"""Shared helpers: small scenarios built from the real configs, and the command line."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -16,3 +21,16 @@ def small(*overrides: str, n: int = 2000) -> Scenario:
 @pytest.fixture
 def tiny() -> Scenario:
     return small(n=300)
+
+
+#: The installed ``collectsim`` console script next to this interpreter.
+EXE = str(Path(sys.executable).with_name("collectsim"))
+
+
+def collectsim(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
+    """Run the ``collectsim`` command in ``cwd`` with extra environment variables."""
+    return subprocess.run(
+        [EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env={**os.environ, **(env or {})}
+    )

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import collectsim
 
 ROOT = Path(__file__).resolve().parents[1]
-EXE = str(Path(sys.executable).with_name("collectsim"))
 
 
 def _examples() -> list[tuple[list[str], str | None]]:
@@ -31,7 +29,7 @@ def _examples() -> list[tuple[list[str], str | None]]:
 @pytest.mark.parametrize(("args", "expected"), _examples())
 def test_readme_command(tmp_path: Path, args: list[str], expected: str | None) -> None:
     tiny = [] if expected else ["portfolio.n_accounts=400", f"hydra.run.dir={tmp_path / 'run'}"]
-    proc = subprocess.run([EXE, *args, *tiny], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    proc = collectsim(*args, *tiny, cwd=tmp_path, timeout=300)
     if expected:
         assert proc.returncode == 2
         assert proc.stderr.strip() == expected

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import collectsim as run_cli
 
 from collectsim import load_scenario, run_replications
 from collectsim.config import config_dir
 
-EXE = str(Path(sys.executable).with_name("collectsim"))
 TINY = ["portfolio.n_accounts=300", "collectors.size=1", "publish_dir=null"]
 RESULT_FILES = ("kpis.csv", "series.csv", "summary.json")
 
@@ -46,14 +45,7 @@ needs_salib = pytest.mark.skipif(
 
 
 def collectsim(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EXE, *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        env={**os.environ, "HYDRA_FULL_ERROR": "0"},
-    )
+    return run_cli(*args, cwd=cwd, env={"HYDRA_FULL_ERROR": "0"}, timeout=timeout)
 
 
 # --------------------------------------------------------------------------- tunable policy

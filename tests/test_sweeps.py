@@ -4,24 +4,15 @@ parallel equals sequential, and the ready-made studies in a tiny mode."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.conftest import collectsim
 
 from collectsim.config import config_dir
 
-EXE = str(Path(sys.executable).with_name("collectsim"))
 TINY = ["portfolio.n_accounts=300", "collectors.size=1", "publish_dir=null"]
-
-
-def collectsim(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=600, env={**os.environ, **(env or {})}
-    )
 
 
 def test_single_run_writes_result_files(tmp_path: Path) -> None:

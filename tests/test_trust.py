@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.conftest import collectsim
 
 from collectsim.cli import results
 
-EXE = str(Path(sys.executable).with_name("collectsim"))
-
 
 def _run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([EXE, *args], capture_output=True, text=True, cwd=cwd, timeout=600, env={**os.environ, **env})
+    return collectsim(*args, cwd=cwd, env=env)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
