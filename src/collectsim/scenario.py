@@ -1,4 +1,7 @@
-"""Typed scenario: every input of one simulation run, as frozen dataclasses.
+"""Typed scenario: building a validated :class:`Scenario` from a plain mapping.
+
+The frozen dataclasses themselves live in :mod:`collectsim.scenario_types` and are
+re-exported here.
 
 The scenario is the only thing the core reads. It holds no default *model numbers*:
 those live in the YAML files under ``conf/`` with their sources, and a scenario is
@@ -15,236 +18,26 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass
 from typing import Any
 
 from collectsim.errors import ConfigError
-
-# --------------------------------------------------------------------------- pieces
-
-
-@dataclass(frozen=True)
-class Dist:
-    """A one-dimensional distribution described in config.
-
-    ``kind`` is one of ``beta`` (``a``, ``b``), ``lognormal`` (arithmetic ``mean`` and
-    log-scale ``sigma``), ``uniform`` (``low``, ``high``), ``normal`` (``mean``,
-    ``sigma``), ``exponential`` (``mean``) or ``constant`` (``value``). ``low`` and
-    ``high`` clip draws of the unbounded kinds.
-    """
-
-    kind: str
-    a: float | None = None
-    b: float | None = None
-    mean: float | None = None
-    sigma: float | None = None
-    value: float | None = None
-    low: float | None = None
-    high: float | None = None
-
-
-@dataclass(frozen=True)
-class SegmentConfig:
-    """One borrower segment: its share of the portfolio and trait distributions."""
-
-    name: str
-    share: float
-    principal_yuan: Dist
-    daily_rate: Dist
-    ability: Dist
-    willingness: Dist
-    contactability: Dist
-    stress_sensitivity: Dist
-    hardship_prob: float
-    hardship_days: Dist
-
-
-@dataclass(frozen=True)
-class PortfolioConfig:
-    """The delinquent portfolio: size, arrival mode and segments."""
-
-    n_accounts: int
-    arrival: str  # "cohort" or "stream"
-    stream_rate_per_day: float
-    warmup_days: int
-    arrival_days: int
-    penalty_multiplier: float
-    hardship_ability_factor: float
-    score_auc: float
-    segments: list[SegmentConfig]
-
-
-@dataclass(frozen=True)
-class StressConfig:
-    """Borrower stress: decay, distress threshold and feedback strengths."""
-
-    half_life_days: float
-    distress_threshold: float
-    willingness_effect: float
-    contactability_effect: float
-    complaint_effect: float
-
-
-@dataclass(frozen=True)
-class ConversationConfig:
-    """What a connected collector call can end in: promise, plan or settlement."""
-
-    ptp_base: float
-    ptp_skill_effect: float
-    promise_days: Dist
-    keep_base: float
-    keep_ability: float
-    keep_willingness: float
-    keep_stress: float
-    hardship_disclosure_soft: float
-    hardship_disclosure_firm: float
-    hardship_disclosure_skill: float
-    plan_instalments: int
-    plan_interval_days: int
-    plan_adherence_base: float
-    plan_adherence_ability: float
-    plan_max_misses: int
-    settlement_accept_base: float
-    settlement_accept_discount: float
-    settlement_days: int
-
-
-@dataclass(frozen=True)
-class ChannelConfig:
-    """An action's cost, its effect on repayment intensity and on stress.
-
-    The intensity impulse of a contact is
-    ``impulse * ability**ability_exp * willingness_eff**willingness_exp``.
-    """
-
-    cost_yuan: float
-    impulse: float
-    ability_exp: float
-    willingness_exp: float
-    stress_increment: float
-    complaint_prob: float
-    hour: float
-
-
-@dataclass(frozen=True)
-class CourtFeeBracket:
-    """Court fee rate applied to the part of the claim above ``from_yuan``."""
-
-    from_yuan: float
-    rate: float
-
-
-@dataclass(frozen=True)
-class LawsuitConfig:
-    """Lawsuits: fees, legal team capacity, delay and judgment recovery."""
-
-    min_fee_yuan: float
-    fee_brackets: list[CourtFeeBracket]
-    simplified_procedure: bool
-    lawyer_fee_yuan: float
-    team_size: int
-    prep_days: float
-    delay_days: Dist
-    win_base: float
-    win_ability: float
-    recovery_fraction: float
-    impulse: float
-    ability_exp: float
-    willingness_exp: float
-    stress_increment: float
-    complaint_prob: float
-
-
-@dataclass(frozen=True)
-class ChannelsConfig:
-    """All actions the engine knows, with their costs and effects."""
-
-    sms: ChannelConfig
-    voice: ChannelConfig
-    voice_lines_per_day: int
-    soft_call: ChannelConfig
-    firm_call: ChannelConfig
-    telephony_yuan_per_minute: float
-    legal_warning: ChannelConfig
-    lawsuit: LawsuitConfig
-    outsourcing_commission: float
-    debt_sale_price_fraction: float
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """The training lever: a cost per agent that raises skill."""
-
-    enabled: bool
-    cost_yuan_per_agent: float
-    skill_gain: float
-
-
-@dataclass(frozen=True)
-class CollectorsConfig:
-    """The collector pool and its work queue."""
-
-    size: int
-    shift_start_hour: float
-    shift_end_hour: float
-    break_minutes: float
-    max_conversations_per_day: int
-    connected_minutes: Dist
-    no_answer_minutes: Dist
-    skill: Dist
-    harshness: Dist
-    skill_effect: float
-    wage_yuan_per_day: float
-    backlog: str  # "carry" or "drop"
-    training: TrainingConfig
-
-
-@dataclass(frozen=True)
-class ComplianceConfig:
-    """Contact rules. ``enforce`` blocks breaking requests; otherwise they are counted.
-
-    A rule whose value is ``None`` is not checked.
-    """
-
-    name: str
-    enforce: bool
-    window_start_hour: float
-    window_end_hour: float
-    max_connected_per_day: int | None
-    max_unanswered_per_day: int | None
-    max_attempts_7d: int | None
-    cooldown_days_after_conversation: float | None
-    cost_per_complaint_yuan: float
-    cost_per_breach_yuan: float
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    """Run length and seeding."""
-
-    horizon_days: int
-    legal_tail_days: int
-    seed: int
-    replications: int
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """Everything one run needs. ``behaviour`` and ``policy`` are plug-in configs with
-    a ``_target_`` naming their class (see :mod:`collectsim.plugins`)."""
-
-    simulation: SimulationConfig
-    portfolio: PortfolioConfig
-    behaviour: dict[str, Any]
-    stress: StressConfig
-    conversation: ConversationConfig
-    channels: ChannelsConfig
-    collectors: CollectorsConfig
-    compliance: ComplianceConfig
-    policy: dict[str, Any]
-
-
-# --------------------------------------------------------------------------- building
+from collectsim.scenario_types import (
+    ChannelConfig,
+    ChannelsConfig,
+    CollectorsConfig,
+    ComplianceConfig,
+    ConversationConfig,
+    CourtFeeBracket,
+    Dist,
+    LawsuitConfig,
+    PortfolioConfig,
+    Scenario,
+    SegmentConfig,
+    SimulationConfig,
+    StressConfig,
+    TrainingConfig,
+)
+from collectsim.validation import validate_scenario
 
 
 def scenario_from_dict(data: typing.Mapping[str, Any]) -> Scenario:
@@ -257,8 +50,6 @@ def scenario_from_dict(data: typing.Mapping[str, Any]) -> Scenario:
         a value outside its allowed range.
     """
     scenario = _build(Scenario, data, "")
-    from collectsim.validation import validate_scenario
-
     validate_scenario(scenario)
     return scenario
 

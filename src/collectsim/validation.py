@@ -7,7 +7,7 @@ from typing import Any
 
 from collectsim.distributions import check_dist
 from collectsim.errors import ConfigError
-from collectsim.scenario import ChannelConfig, Dist, Scenario
+from collectsim.scenario_types import ChannelConfig, Dist, Scenario
 
 ARRIVAL_MODES = ("cohort", "stream")
 BACKLOG_MODES = ("carry", "drop")
