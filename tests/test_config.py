@@ -24,7 +24,7 @@ def options():
 @pytest.mark.parametrize(("group", "option"), list(options()))
 def test_every_option_composes_and_builds(group: str, option: str) -> None:
     sc = load_scenario([f"{group}={option}"])
-    behaviour, policy = build_plugins(sc)
+    behaviour, _response, policy, _channels = build_plugins(sc)
     assert hasattr(behaviour, "advance") and hasattr(policy, "decide")
     if group == "policy":
         assert policy.name == option or option == "champion_challenger"

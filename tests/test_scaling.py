@@ -88,7 +88,7 @@ def test_tunable_staged_rejects_a_day_outside_its_table() -> None:
 
 
 def test_pareto_mask_keeps_the_non_dominated_rows() -> None:
-    from collectsim.report.tuning import pareto_mask
+    from collectsim.tuning import pareto_mask
 
     # maximise column 0, minimise column 1
     v = np.array([[10, 5], [12, 6], [9, 4], [11, 7], [12, 6], [np.nan, 1]], dtype=float)
@@ -97,7 +97,7 @@ def test_pareto_mask_keeps_the_non_dominated_rows() -> None:
 
 def test_objectives_must_match_the_sweeper_directions() -> None:
     from collectsim import ConfigError
-    from collectsim.report.tuning import check_directions, objective_signs
+    from collectsim.tuning import check_directions, objective_signs
 
     assert objective_signs(["net_recovery", "stress_peak_p95", "cost_total"]) == [1, -1, -1]
     check_directions(["net_recovery", "stress_peak_p95"], ["maximize", "minimize"])

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from collectsim.engine import Progress, run
+from collectsim.engine import Progress, build_plugins, run
 from collectsim.metrics import RunResult
 from collectsim.scenario import Scenario
 
@@ -18,6 +18,12 @@ def load_scenario(overrides: Sequence[str] = ()) -> Scenario:
     from collectsim.config import load_scenario as _load
 
     return _load(overrides)
+
+
+def check_scenario(scenario: Scenario) -> None:
+    """Build every plug-in of ``scenario`` (behaviour, response, policy, channels), so
+    that a bad plug-in parameter fails now with one line, not in the middle of a sweep."""
+    build_plugins(scenario)
 
 
 def run_replications(
@@ -42,4 +48,4 @@ def kpi_table(results: Sequence[RunResult], group: str = "all") -> dict[str, np.
     return {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
 
 
-__all__ = ["kpi_table", "load_scenario", "run", "run_replications"]
+__all__ = ["check_scenario", "kpi_table", "load_scenario", "run", "run_replications"]

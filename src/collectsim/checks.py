@@ -17,12 +17,14 @@ from scipy import stats
 
 from collectsim import theory
 from collectsim.actions import Action
+from collectsim.behaviour.standard_response import StandardResponse
+from collectsim.channels import ChannelTable
 from collectsim.collectors import MIN_PER_DAY, CollectorPool
 from collectsim.compliance import Compliance
 from collectsim.engine import Simulation
 from collectsim.portfolio import build_portfolio
 from collectsim.random_streams import RandomStreams
-from collectsim.scenario import Scenario
+from collectsim.scenario_types import Scenario
 from collectsim.state import OPEN, AccountState
 
 
@@ -83,10 +85,15 @@ def mmc_replication(
     times = times[times < days]
     n = times.size
     pf = build_portfolio(dataclasses.replace(scenario.portfolio, n_accounts=n, arrival="cohort"), streams)
-    st = AccountState(pf, scenario.stress.half_life_days, len(Action))
+    channels = ChannelTable(scenario.channels)
+    st = AccountState(pf, scenario.stress.half_life_days, len(channels), channels.cost_keys)
     st.status[:] = OPEN
     env = simpy.Environment()
-    pool = CollectorPool(env, scenario, st, Compliance(scenario.compliance, n), streams["collectors"], 0.0)
+    response = StandardResponse(dataclasses.replace(scenario.stress, contactability_effect=0.0), scenario.conversation)
+    response.start(pf, streams, channels)
+    pool = CollectorPool(
+        env, scenario, st, Compliance(scenario.compliance, n), streams["collectors"], response, channels
+    )
     if not pool.continuous:
         raise ValueError("the M/M/c check needs a round-the-clock team (shift 0-24, no break)")
     pool.start()

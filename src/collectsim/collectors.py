@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import simpy
 
-from collectsim.actions import Action
+from collectsim.behaviour.response import ResponseModel
+from collectsim.channels import ChannelTable
 from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import sample
-from collectsim.scenario import CollectorsConfig, Scenario
+from collectsim.scenario_types import CollectorsConfig, Scenario
 from collectsim.shared import shared, shared_copy
 from collectsim.state import OPEN, AccountState
 
@@ -111,7 +112,8 @@ class CollectorPool:
         state: AccountState,
         compliance: Compliance,
         rng: np.random.Generator,
-        stress_effect: float,
+        response: ResponseModel,
+        channels: ChannelTable,
     ) -> None:
         cfg: CollectorsConfig = scenario.collectors
         self.env = env
@@ -125,11 +127,12 @@ class CollectorPool:
         self.skill = np.maximum(sample(cfg.skill, rng, n), 0.0) + gain
         self.harshness = np.maximum(sample(cfg.harshness, rng, n), 0.0)
         self.skill_mult = self.skill**cfg.skill_effect
-        self.stress_inc = {
-            int(Action.SOFT_CALL): scenario.channels.soft_call.stress_increment,
-            int(Action.FIRM_CALL): scenario.channels.firm_call.stress_increment,
-        }
-        self.contact_effect = stress_effect
+        # Stress a call adds per unit of sensitivity, by agent and call channel (the
+        # response model's rule, tabulated once for the hot loop).
+        self.stress_inc = [
+            {int(c): response.contact_stress(int(c), float(h)) for c in channels.agent_codes} for h in self.harshness
+        ]
+        self.contact_effect = response.avoidance
         self.telephony = scenario.channels.telephony_yuan_per_minute
         self._u = _draws(rng.random)
         self._conn = _draws(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
@@ -188,7 +191,7 @@ class CollectorPool:
         # The hot loop of the model: one pass per call. Everything it touches is bound
         # to a local name first.
         env, st, comp, q, append = self.env, self.state, self.compliance, self.queue, self.log.append
-        skill, harsh = float(self.skill_mult[k]), float(self.harshness[k])
+        skill = float(self.skill_mult[k])
         cap = math.inf if self.continuous else self.cfg.max_conversations_per_day
         # array.array faces of the state: plain Python numbers, fast one at a time.
         pending, callable_ = st.pending_call_py, self.callable_py
@@ -203,7 +206,7 @@ class CollectorPool:
         window_ok = self.window_ok
         ws, we = comp.cfg.window_start_hour, comp.cfg.window_end_hour
         _, week, conn_today, unans_today, last_conv = comp.py_counters()
-        inc_by_action = {a: v * harsh for a, v in self.stress_inc.items()}
+        inc_by_action = self.stress_inc[k]
         while self.active:
             day = math.floor(env.now + 1e-12)
             if self.continuous:
@@ -281,6 +284,8 @@ class CollectorPool:
         cols = list(zip(*rows)) if rows else [()] * len(LOG_FIELDS)
         out = {name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(LOG_FIELDS, cols)}
         rows.clear()
+        agent = out["agent"]
+        out["harshness"] = np.where(agent >= 0, self.harshness[np.maximum(agent, 0)], 1.0)
         self.calls += out["idx"].size
         self.busy_minutes += float(out["minutes"].sum())
         if out["idx"].size:

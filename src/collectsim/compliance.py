@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from collectsim.scenario import ComplianceConfig
+from collectsim.scenario_types import ComplianceConfig
 from collectsim.shared import shared
 
 RULES = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown")

@@ -24,6 +24,7 @@ SCENARIO_KEYS = (
     "collectors",
     "compliance",
     "policy",
+    "response",
 )
 
 

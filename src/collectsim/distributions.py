@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from collectsim.errors import ConfigError
-from collectsim.scenario import Dist
+from collectsim.scenario_types import Dist
 
 Sampler = Callable[[Dist, np.random.Generator, int], np.ndarray]
 

@@ -25,47 +25,48 @@ import math
 import sys
 import time as _time
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
 
-from collectsim import plugins
-from collectsim.actions import CALLS, JUDGMENT, Action
+from collectsim import ledger, plugins
+from collectsim.actions import JUDGMENT, Action
 from collectsim.behaviour.base import BehaviourModel, Repayments
+from collectsim.behaviour.response import Borrowers, Contacts, ResponseModel
+from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
-from collectsim.conversation import converse
 from collectsim.distributions import mean_of
 from collectsim.legal import LegalPipeline, court_fee
-from collectsim.metrics import RunResult, compute_result
+from collectsim.metrics import Capacity, RunResult, compute_result
 from collectsim.policies.base import AccountView, Policy, Requests
 from collectsim.portfolio import build_portfolio
 from collectsim.random_streams import RandomStreams
-from collectsim.scenario import ChannelConfig, Scenario
+from collectsim.scenario_types import Scenario
 from collectsim.state import OPEN, AccountState
 
 Progress = Callable[[int, int, int], None]
 
 
-def build_plugins(scenario: Scenario) -> tuple[BehaviourModel, Policy]:
-    """Build (and so validate) the behaviour model and the policy of a scenario."""
+class Plugins(NamedTuple):
+    """The plug-ins of a scenario, built from its config nodes."""
+
+    behaviour: BehaviourModel
+    response: ResponseModel
+    policy: Policy
+    channels: ChannelTable
+
+
+def build_plugins(scenario: Scenario) -> Plugins:
+    """Build (and so validate) the behaviour model, response model and policy of a scenario."""
+    channels = ChannelTable(scenario.channels)
     behaviour = plugins.build(scenario.behaviour, "behaviour")
-    policy = plugins.build(scenario.policy, "policy")
-    return behaviour, policy
-
-
-def ranks_within(idx: np.ndarray) -> np.ndarray:
-    """For each element, how many earlier elements share its value (0, 1, 2, ...)."""
-    if idx.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    order = np.argsort(idx, kind="stable")
-    s = idx[order]
-    start = np.r_[True, s[1:] != s[:-1]]
-    group_start = np.maximum.accumulate(np.where(start, np.arange(s.size), 0))
-    r = np.empty(idx.size, dtype=np.int64)
-    r[order] = np.arange(s.size) - group_start
-    return r
+    response = plugins.build(
+        scenario.response, "response", stress=scenario.stress, conversation=scenario.conversation, channels=channels
+    )
+    policy = plugins.build(scenario.policy, "policy", channels=channels)
+    return Plugins(behaviour, response, policy, channels)
 
 
 class Simulation:
@@ -86,7 +87,7 @@ class Simulation:
         self.sc = scenario
         self.replication = replication
         self.streams = RandomStreams(scenario.simulation.seed, replication)
-        self.behaviour, self.policy = build_plugins(scenario)
+        self.behaviour, self.response, self.policy, self.channels = build_plugins(scenario)
         self.progress = progress
         self.record_events = record_events
         self.event_log: list[dict[str, np.ndarray]] = []
@@ -100,26 +101,18 @@ class Simulation:
         wall0 = _time.perf_counter()
         pf = build_portfolio(sc.portfolio, self.streams)
         self.pf = pf
-        self.st = st = AccountState(pf, sc.stress.half_life_days, len(Action))
+        self.st = st = AccountState(pf, sc.stress.half_life_days, len(self.channels), self.channels.cost_keys)
         st.outsourcing_commission = sc.channels.outsourcing_commission
         self.behaviour.start(pf, self.streams, sc.simulation.horizon_days)
+        self.response.start(pf, self.streams, self.channels)
         self.policy.start(pf, self.streams)
         self.env = env = simpy.Environment()
         self.comp = Compliance(sc.compliance, pf.n)
-        self.pool = CollectorPool(env, sc, st, self.comp, self.streams["collectors"], sc.stress.contactability_effect)
+        self.pool = CollectorPool(env, sc, st, self.comp, self.streams["collectors"], self.response, self.channels)
         self.pool.keep_shift_log = self.record_events
         self.legal = LegalPipeline(env, sc.channels.lawsuit, self.streams["legal"], self._on_filed, self._on_judgment)
         self.rng_contact = self.streams["contacts"]
-        self.rng_conv = self.streams["conversation"]
-        self.rng_complaint = self.streams["complaints"]
         self._events: list[dict[str, np.ndarray]] = []
-        self._channel = {
-            int(Action.SMS): sc.channels.sms,
-            int(Action.VOICE): sc.channels.voice,
-            int(Action.SOFT_CALL): sc.channels.soft_call,
-            int(Action.FIRM_CALL): sc.channels.firm_call,
-            int(Action.LEGAL_WARNING): sc.channels.legal_warning,
-        }
         self._next_entry = 0
         self._entry_day = np.floor(pf.entry_time).astype(np.int64)
         self._all_measured = bool(pf.measured.all())
@@ -134,7 +127,29 @@ class Simulation:
         finally:
             gc.unfreeze()
         wall = _time.perf_counter() - wall0
-        return compute_result(self, wall)
+        return compute_result(
+            sc,
+            pf,
+            st,
+            self.comp,
+            Capacity(self.pool.busy_minutes, self.pool.agent_days, self.pool.available_minutes, self.pool.calls),
+            getattr(self.policy, "arms", None),
+            getattr(self.policy, "arm_names", None),
+            {
+                "seed": sc.simulation.seed,
+                "replication": self.replication,
+                "policy": self.policy.name,
+                "wall_seconds": wall,
+                "accounts_total": pf.n,
+                "days_simulated": self.days_run,
+                "end_time": self.end_time,
+                # SimPy numbers every scheduled event with a counter; its next value is
+                # the number of events scheduled so far.
+                "simpy_events": int(next(env._eid)),  # noqa: SLF001
+                "calls": self.pool.calls,
+            },
+            self.series,
+        )
 
     def _driver(self) -> Generator[simpy.Event, Any, None]:
         sc, st, pf = self.sc, self.st, self.pf
@@ -216,17 +231,17 @@ class Simulation:
         )
 
     def _execute(self, req: Requests, view: AccountView, d: int) -> None:
-        sc, st = self.sc, self.st
+        st, ch = self.st, self.channels
         # Whatever a policy asks, only workable accounts are contacted.
         ok = view.workable[req.idx]
         if not ok.all():
             req = Requests(req.idx[ok], req.action[ok], req.discount[ok])
-        ch = sc.channels
-        for code in (Action.SMS, Action.VOICE, Action.LEGAL_WARNING):
-            m = req.action == int(code)
+        for row in ch.of_kind("message", "dialler", "letter"):
+            m = req.action == row.code
             if m.any():
-                t = float(d) + self._channel[int(code)].hour / 24.0
-                self.env.process(self._send_at(t, req.idx[m], code, view))
+                assert row.cfg is not None
+                t = float(d) + row.cfg.hour / 24.0
+                self.env.process(self._send_at(t, req.idx[m], row.code, view))
         m = req.action == int(Action.LAWSUIT)
         if m.any():
             idx = req.idx[m]
@@ -243,95 +258,82 @@ class Simulation:
             idx = req.idx[m]
             st.count_action(idx, Action.DEBT_SALE, d)
             self.behaviour.close(idx)
-            st.sell(idx, float(d), ch.debt_sale_price_fraction)
-        m = np.isin(req.action, [int(a) for a in CALLS]) & ~st.pending_call[req.idx]
+            st.sell(idx, float(d), self.sc.channels.debt_sale_price_fraction)
+        m = ch.is_agent[req.action] & ~st.pending_call[req.idx]
         if m.any():
             idx = req.idx[m]
             keys = self.policy.priority(view, idx)
             st.pending_call[idx] = True
             self.pool.queue.push_many(keys, idx, req.action[m], req.discount[m])
 
-    def _send_at(self, t: float, idx: np.ndarray, code: Action, view: AccountView) -> Generator[simpy.Event, Any, None]:
+    def _send_at(self, t: float, idx: np.ndarray, code: int, view: AccountView) -> Generator[simpy.Event, Any, None]:
         """Send automated contacts at their hour, in time order with the agents' calls."""
         yield self.env.timeout(t - self.env.now)
         self._automated(idx, code, t, view)
 
-    def _automated(self, idx: np.ndarray, code: Action, t: float, view: AccountView) -> None:
-        """SMS, automated voice calls and warning letters, sent at their hour."""
+    def _automated(self, idx: np.ndarray, code: int, t: float, view: AccountView) -> None:
+        """Messages, dialler calls and letters, sent at their hour."""
         st, pf, comp = self.st, self.pf, self.comp
-        ch: ChannelConfig = self._channel[int(code)]
-        is_voice = code == Action.VOICE
-        if code != Action.LEGAL_WARNING:  # letters go by post, not subject to call hours
-            idx = idx[comp.filter(idx, t, is_call=is_voice)]
-        if is_voice and idx.size > self.sc.channels.voice_lines_per_day:
+        row = self.channels.channels[code]
+        assert row.cfg is not None
+        is_call = row.kind == "dialler"
+        if row.kind != "letter":  # letters go by post, not subject to call hours
+            idx = idx[comp.filter(idx, t, is_call=is_call)]
+        lines = self.sc.channels.voice_lines_per_day
+        if is_call and idx.size > lines:
             # The dialler has limited lines: the policy's queue order decides who is called.
             order = np.argsort(self.policy.priority(view, idx), kind="stable")
-            idx = np.sort(idx[order[: self.sc.channels.voice_lines_per_day]])
+            idx = np.sort(idx[order[:lines]])
         if idx.size == 0:
             return
         st.count_action(idx, code, int(t))
         st.contacts[idx] += 1
-        cost_key = {Action.SMS: "sms", Action.VOICE: "voice", Action.LEGAL_WARNING: "letters"}[code]
-        st.cost[cost_key][idx] += ch.cost_yuan
-        if is_voice:
+        st.cost[row.cost_key][idx] += row.cfg.cost_yuan
+        if is_call:
             s_now = st.stress_at(idx, t)
-            c_eff = pf.contactability[idx] * np.exp(-self.sc.stress.contactability_effect * s_now)
+            c_eff = pf.contactability[idx] * np.exp(-self.response.avoidance * s_now)
             connected = self.rng_contact.random(idx.size) < c_eff
             comp.record_attempts(idx, t, connected)
             st.voice_attempts[idx] += 1
         else:
             connected = np.ones(idx.size, dtype=bool)
-        inc = np.where(connected, ch.stress_increment * pf.sensitivity[idx], 0.0)
+        inc = np.where(connected, self.response.contact_stress(code, 1.0) * pf.sensitivity[idx], 0.0)
         s = st.add_stress(idx, np.full(idx.size, t), inc)
-        self._events.append(_event(idx, np.full(idx.size, t), int(code), connected, s, self.pool.sequence(idx.size)))
+        self._events.append(_event(idx, np.full(idx.size, t), code, connected, s, self.pool.sequence(idx.size)))
+
+    def borrowers(self, idx: np.ndarray, t: np.ndarray | float, stress: np.ndarray) -> Borrowers:
+        """The read-only view of accounts ``idx`` at times ``t`` a response model gets."""
+        st, pf = self.st, self.pf
+        return Borrowers(
+            ability=pf.ability_at(idx, t),
+            willingness=pf.willingness[idx],
+            sensitivity=pf.sensitivity[idx],
+            stress=stress,
+            in_hardship=t < pf.hardship_end[idx],
+            can_commit=~st.plan_active[idx] & (st.promise_due[idx] == np.inf),
+            balance=st.balance[idx],
+        )
 
     def _promises_due(self, t: float) -> None:
         st = self.st
         due = np.flatnonzero(st.promise_due <= t)
-        if due.size == 0:
-            return
-        st.promise_due[due] = np.inf
-        kept = due[st.promise_keep[due]]
-        broken = due[~st.promise_keep[due]]
-        st.broken_flag[broken] = True
-        if kept.size:
-            st.promises_kept[kept] += 1
-            share = st.promise_share[kept]
-            cured = st.pay(kept, share * st.balance[kept], t)
-            # A settlement paid in full gives up the rest of the balance.
-            rest = kept[(share < 1.0) & (st.status[kept] == OPEN)]
-            if rest.size:
-                st.forgive(rest, st.balance[rest])
-                cured = np.concatenate([cured, st.pay(rest, np.zeros(rest.size), t)])
-            self.behaviour.close(cured)
-        st.promise_discount[due] = 0.0
+        if due.size:
+            keep = self.response.promise_kept(due, t, self.borrowers(due, t, st.stress_at(due, t)))
+            ledger.settle_promises(st, self.behaviour, due, keep, t)
 
     def _plans_due(self, t: float) -> None:
         st, cv = self.st, self.sc.conversation
         due = np.flatnonzero(st.plan_active & (st.plan_next_due <= t))
-        if due.size == 0:
-            return
-        paid = self.rng_conv.random(due.size) < st.plan_adherence[due]
-        payers = due[paid]
-        last = st.plan_left[payers] <= 1
-        amount = np.where(last, st.balance[payers], st.plan_instalment[payers])
-        st.plan_left[payers] -= 1
-        self.behaviour.close(st.pay(payers, amount, t))
-        missed = due[~paid]
-        st.plan_misses[missed] += 1
-        broke = missed[st.plan_misses[missed] >= cv.plan_max_misses]
-        st.plan_active[broke] = False
-        st.plan_next_due[broke] = np.inf
-        st.broken_flag[broke] = True
-        going = due[st.plan_active[due]]
-        st.plan_next_due[going] += cv.plan_interval_days
+        if due.size:
+            paid = self.response.instalment_paid(due, t, self.borrowers(due, t, st.stress_at(due, t)))
+            ledger.collect_instalments(st, self.behaviour, due, paid, t, cv.plan_max_misses, cv.plan_interval_days)
 
     # ------------------------------------------------------------------ end of day
     def _end_day(self, d: int) -> None:
         sc, st, pf = self.sc, self.st, self.pf
         ev = self._collect_events()
         if ev["idx"].size:
-            rank = ranks_within(ev["idx"])
+            rank = ledger.ranks_within(ev["idx"])
             for r in range(int(rank.max()) + 1):
                 sel = np.flatnonzero(rank == r)
                 self._apply_contacts({k: v[sel] for k, v in ev.items()})
@@ -369,23 +371,11 @@ class Simulation:
         return ev
 
     def _apply_repayments(self, reps: Repayments) -> None:
-        if reps.idx.size == 0:
-            return
-        st = self.st
-        rank = ranks_within(reps.idx)
-        for r in range(int(rank.max()) + 1):
-            sel = rank == r
-            idx, t, frac = reps.idx[sel], reps.time[sel], reps.fraction[sel]
-            live = st.status[idx] == OPEN
-            idx, t, frac = idx[live], t[live], frac[live]
-            amount = np.where(frac >= 1.0, st.balance[idx], frac * st.balance[idx])
-            st.repayments[idx] += 1
-            # A full repayment closes the account; the behaviour model knows already.
-            st.pay(idx, amount, t)
+        ledger.apply_repayments(self.st, reps)
 
     def _apply_contacts(self, ev: dict[str, np.ndarray]) -> None:
         """Apply one contact per account (the accounts' k-th contacts of the day)."""
-        sc, st, pf = self.sc, self.st, self.pf
+        st, ch = self.st, self.channels
         idx, t = ev["idx"], ev["time"]
         self._apply_repayments(self.behaviour.advance(idx, t))
         live = st.status[idx] == OPEN
@@ -394,54 +384,25 @@ class Simulation:
             idx, t = ev["idx"], ev["time"]
         if idx.size == 0:
             return
-        action, connected, stress = ev["action"], ev["connected"], ev["stress"]
-        is_call = np.isin(action, [int(a) for a in CALLS])
+        action, connected = ev["action"], ev["connected"]
+        is_agent = ch.is_agent[action]
         # Counters for collector calls (automated contacts were counted when sent).
-        ci = idx[is_call]
+        ci = idx[is_agent]
         if ci.size:
             st.attempts[ci] += 1
             st.contacts[ci] += 1
-            st.conversations[ci[connected[is_call]]] += 1
-            for code in CALLS:
-                st.count_action(idx[action == int(code)], code, int(t[0]))
-        att = is_call | (action == int(Action.VOICE))
+            st.conversations[ci[connected[is_agent]]] += 1
+            st.count_action(ci, action[is_agent], int(t[0]))
+        att = ch.is_call[action]
         st.failed_streak[idx[att & connected]] = 0
         st.failed_streak[idx[att & ~connected]] += 1
-        # Response strength: impulse * ability^a * willingness_eff^w * collector skill.
-        ab = pf.ability_at(idx, t)
-        w_eff = pf.willingness[idx] * np.exp(-sc.stress.willingness_effect * stress)
-        impulse = np.zeros(idx.size)
-        ab_exp = np.zeros(idx.size)
-        w_exp = np.zeros(idx.size)
-        complaint_p = np.zeros(idx.size)
-        for channel_code, ch in self._channel.items():
-            m = action == channel_code
-            if m.any():
-                impulse[m] = ch.impulse
-                ab_exp[m] = ch.ability_exp
-                w_exp[m] = ch.willingness_exp
-                complaint_p[m] = ch.complaint_prob
-        strength = np.where(connected, impulse * ab**ab_exp * w_eff**w_exp * ev["skill"], 0.0)
-        pos = strength > 0
-        if pos.any():
-            self.behaviour.respond(idx[pos], t[pos], strength[pos])
-        # Complaints: per delivered contact, more likely under stress.
-        p = np.clip(complaint_p * (1.0 + sc.stress.complaint_effect * stress), 0.0, 1.0)
-        u = self.rng_complaint.random(idx.size)
-        st.complaints[idx[connected & (u < p)]] += 1
-        conv = is_call & connected
-        if conv.any():
-            converse(
-                self,
-                idx[conv],
-                t[conv],
-                ev["skill"][conv],
-                action[conv],
-                ev["discount"][conv],
-                stress[conv],
-                ab[conv],
-                w_eff[conv],
-            )
+        contacts = Contacts(idx, t, action, connected, ev["skill"], ev["harshness"], ev["discount"])
+        self._respond(contacts, self.borrowers(idx, t, ev["stress"]))
+
+    def _respond(self, c: Contacts, b: Borrowers) -> None:
+        """Ask the response model what the contacts do; post it to the account state."""
+        out = self.response.respond(c, b)
+        ledger.post_response(self.st, self.behaviour, c, b, out, self.sc.conversation.plan_interval_days)
 
     # ------------------------------------------------------------------ legal callbacks
     def _advance_one(self, i: int, t: float) -> bool:
@@ -454,23 +415,18 @@ class Simulation:
         st, law = self.st, self.sc.channels.lawsuit
         if not self._advance_one(i, t):
             return
-        idx = np.array([i])
+        idx, tt = np.array([i]), np.array([t])
         st.lawsuit_filed[i] = True
         st.cost["legal"][i] += float(court_fee(st.balance[i], law)) + law.lawyer_fee_yuan
         st.contacts[i] += 1
-        s = st.add_stress(idx, np.array([t]), np.array([law.stress_increment * self.pf.sensitivity[i]]))
-        ab = self.pf.ability_at(idx, t)
-        w_eff = self.pf.willingness[idx] * np.exp(-self.sc.stress.willingness_effect * s)
-        strength = law.impulse * ab**law.ability_exp * w_eff**law.willingness_exp
-        if strength[0] > 0:
-            self.behaviour.respond(idx, np.array([t]), strength)
-        p = min(1.0, law.complaint_prob * (1.0 + self.sc.stress.complaint_effect * float(s[0])))
-        if self.rng_complaint.random() < p:
-            st.complaints[i] += 1
+        code = int(Action.LAWSUIT)
+        inc = self.response.contact_stress(code, 1.0) * self.pf.sensitivity[idx]
+        s = st.add_stress(idx, tt, inc)
+        one, yes = np.ones(1), np.array([True])
+        contacts = Contacts(idx, tt, np.array([code]), yes, one, one, np.zeros(1))
+        self._respond(contacts, self.borrowers(idx, tt, s))
         if self.record_events:
-            self.event_log.append(
-                _event(idx, np.array([t]), int(Action.LAWSUIT), np.array([True]), s, self.pool.sequence(1))
-            )
+            self.event_log.append(_event(idx, tt, code, yes, s, self.pool.sequence(1)))
 
     def _on_judgment(self, i: int, t: float) -> None:
         st, law = self.st, self.sc.channels.lawsuit
@@ -511,6 +467,7 @@ def _event(
         "action": np.full(n, kind),
         "connected": connected,
         "skill": np.ones(n),
+        "harshness": np.ones(n),
         "stress": stress,
         "discount": np.zeros(n),
         "agent": np.full(n, -1),

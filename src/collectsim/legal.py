@@ -10,7 +10,7 @@ import numpy as np
 import simpy
 
 from collectsim.distributions import sample
-from collectsim.scenario import LawsuitConfig
+from collectsim.scenario_types import LawsuitConfig
 
 
 def court_fee(claim_yuan: np.ndarray | float, cfg: LawsuitConfig) -> np.ndarray:

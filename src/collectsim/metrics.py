@@ -5,15 +5,33 @@ daily series. Names follow DESIGN section 8 (``<quantity>_<aggregation>``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from collectsim.compliance import RULES
-from collectsim.state import COST_CHANNELS, CURED, OPEN, WRITTEN_OFF
+from collectsim.portfolio import Portfolio
+from collectsim.scenario_types import Scenario
+from collectsim.state import COST_CHANNELS, CURED, OPEN, WRITTEN_OFF, AccountState
 
-if TYPE_CHECKING:
-    from collectsim.engine import Simulation
+
+class RuleCounts(Protocol):
+    """What the KPIs read of the contact rules: enforced or not, and per-account counts
+    (rules x accounts) of blocked requests or breaches."""
+
+    enforce: bool
+    by_account: np.ndarray
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The collector team's totals over a run."""
+
+    busy_minutes: float
+    agent_days: int
+    available_minutes_per_agent_day: float
+    calls: int
+
 
 #: KPIs where larger is better (+1) or smaller is better (-1); the report and any
 #: optimiser read directions from here.
@@ -77,19 +95,20 @@ def _ratio(a: float, b: float) -> float:
     return float(a / b) if b else float("nan")
 
 
-def account_kpis(sim: Simulation, mask: np.ndarray, alloc: dict[str, np.ndarray]) -> dict[str, float]:
+def account_kpis(
+    sc: Scenario, pf: Portfolio, st: AccountState, rules: RuleCounts, mask: np.ndarray, alloc: dict[str, np.ndarray]
+) -> dict[str, float]:
     """KPIs computed from the accounts selected by ``mask``."""
-    st, pf = sim.st, sim.pf
     n = int(mask.sum())
     k: dict[str, float] = {"accounts": float(n)}
     exposure = float(pf.principal[mask].sum())
     owed = exposure + float(st.interest[mask].sum())
     collected = float(st.collected[mask].sum() + st.sale_proceeds[mask].sum())
-    costs = {f"cost_{c}": float(st.cost[c][mask].sum()) for c in COST_CHANNELS}
-    reg = sim.sc.compliance
+    costs = {f"cost_{c}": float(st.cost[c][mask].sum()) for c in st.cost}
+    reg = sc.compliance
     costs["cost_regulatory"] += float(st.complaints[mask].sum()) * reg.cost_per_complaint_yuan
     if not reg.enforce:
-        costs["cost_regulatory"] += float(sim.comp.by_account[:, mask].sum()) * reg.cost_per_breach_yuan
+        costs["cost_regulatory"] += float(rules.by_account[:, mask].sum()) * reg.cost_per_breach_yuan
     costs["cost_collectors"] = float(alloc["collectors"][mask].sum())
     costs["cost_training"] = float(alloc["training"][mask].sum())
     cost_total = sum(costs.values())
@@ -134,55 +153,56 @@ def account_kpis(sim: Simulation, mask: np.ndarray, alloc: dict[str, np.ndarray]
         complaints_per_1000=1000.0 * _ratio(st.complaints[mask].sum(), n),
         contacts_per_account_week=_ratio(st.contacts[mask].sum(), st.open_days[mask].sum() / 7.0),
     )
-    prefix = "blocked_" if sim.comp.enforce else "breaches_"
+    prefix = "blocked_" if rules.enforce else "breaches_"
     for r, rule in enumerate(RULES):
-        k[prefix + rule] = float(sim.comp.by_account[r, mask].sum())
+        k[prefix + rule] = float(rules.by_account[r, mask].sum())
     return k
 
 
-def compute_result(sim: Simulation, wall_seconds: float) -> RunResult:
-    """Gather the KPIs, groups and series of a finished simulation."""
-    st, pf, pool = sim.st, sim.pf, sim.pool
-    co = sim.sc.collectors
-    wages = pool.agent_days * co.wage_yuan_per_day
+def compute_result(
+    sc: Scenario,
+    pf: Portfolio,
+    st: AccountState,
+    rules: RuleCounts,
+    capacity: Capacity,
+    arms: np.ndarray | None,
+    arm_names: list[str] | None,
+    info: dict[str, Any],
+    series: dict[str, list[float]],
+) -> RunResult:
+    """Gather the KPIs, groups and series of a finished run.
+
+    ``arms`` (an arm index per account) and ``arm_names`` come from a policy that splits
+    the portfolio (champion-challenger), else ``None``.
+    """
+    co = sc.collectors
+    wages = capacity.agent_days * co.wage_yuan_per_day
     training = co.size * co.training.cost_yuan_per_agent if co.training.enabled else 0.0
     minutes = st.handle_minutes
     total_min = minutes.sum()
     share = minutes / total_min if total_min > 0 else np.full(pf.n, 1.0 / max(pf.n, 1))
     alloc = {"collectors": wages * share, "training": training * share}
     measured = pf.measured
-    kpis = account_kpis(sim, measured, alloc)
-    series = {k: np.asarray(v, dtype=float) for k, v in sim.series.items()}
-    backlog = series["backlog"]
+
+    def kpis_of(mask: np.ndarray) -> dict[str, float]:
+        return account_kpis(sc, pf, st, rules, mask, alloc)
+
+    kpis = kpis_of(measured)
+    arr = {k: np.asarray(v, dtype=float) for k, v in series.items()}
+    backlog = arr["backlog"]
     kpis.update(
-        collector_utilisation=_ratio(pool.busy_minutes, pool.agent_days * pool.available_minutes),
-        calls_per_agent_day=_ratio(pool.calls, pool.agent_days),
+        collector_utilisation=_ratio(
+            capacity.busy_minutes, capacity.agent_days * capacity.available_minutes_per_agent_day
+        ),
+        calls_per_agent_day=_ratio(capacity.calls, capacity.agent_days),
         backlog_mean=float(backlog.mean()) if backlog.size else 0.0,
         backlog_end=float(backlog[-1]) if backlog.size else 0.0,
         open_at_end=float((st.status == OPEN).sum()),
     )
     groups: list[dict[str, Any]] = []
     for s, name in enumerate(pf.segment_names):
-        groups.append({"group": "segment", "name": name, **account_kpis(sim, measured & (pf.segment == s), alloc)})
-    arms = getattr(sim.policy, "arms", None)
-    if arms is not None and np.size(arms) == pf.n:
-        for a, name in enumerate(sim.policy.arm_names):  # type: ignore[attr-defined]
-            groups.append({"group": "arm", "name": name, **account_kpis(sim, measured & (arms == a), alloc)})
-    info = {
-        "seed": sim.sc.simulation.seed,
-        "replication": sim.replication,
-        "policy": sim.policy.name,
-        "wall_seconds": wall_seconds,
-        "accounts_total": pf.n,
-        "days_simulated": sim.days_run,
-        "end_time": sim.end_time,
-        "simpy_events": _events_scheduled(sim),
-        "calls": pool.calls,
-    }
-    return RunResult(kpis=kpis, groups=groups, series=series, info=info)
-
-
-def _events_scheduled(sim: Simulation) -> int:
-    # SimPy numbers every scheduled event with an itertools counter; its next value is
-    # the number of events scheduled so far.
-    return int(next(sim.env._eid))  # noqa: SLF001
+        groups.append({"group": "segment", "name": name, **kpis_of(measured & (pf.segment == s))})
+    if arms is not None and arm_names is not None and np.size(arms) == pf.n:
+        for a, name in enumerate(arm_names):
+            groups.append({"group": "arm", "name": name, **kpis_of(measured & (arms == a))})
+    return RunResult(kpis=kpis, groups=groups, series=arr, info=info)

@@ -10,7 +10,7 @@ from scipy import special
 
 from collectsim.distributions import sample
 from collectsim.random_streams import RandomStreams
-from collectsim.scenario import PortfolioConfig
+from collectsim.scenario_types import PortfolioConfig
 
 
 @dataclass

@@ -97,6 +97,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if origin is dict or tp is dict:
         if not isinstance(value, typing.Mapping):
             raise ConfigError(f"{key} must be a mapping, got {type(value).__name__}")
+        if args and dataclasses.is_dataclass(args[1]):
+            return {str(k): _build(args[1], v, _join(key, str(k))) for k, v in value.items()}
         return _plain(value)
     if tp is bool:
         if not isinstance(value, bool):

@@ -8,7 +8,7 @@ minutes, ``*_yuan`` yuan, ``*_rate`` per day unless said.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -100,10 +100,17 @@ class ConversationConfig:
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """An action's cost, its effect on repayment intensity and on stress.
+    """A contact channel: its cost, its effect on repayment intensity and on stress.
 
-    The intensity impulse of a contact is
-    ``impulse * ability**ability_exp * willingness_eff**willingness_exp``.
+    Under the standard response model the response strength of a delivered contact is
+    ``impulse * ability**ability_exp * willingness_eff**willingness_exp`` (times the
+    collector's skill for an agent call). ``kind`` says how the engine delivers it:
+    ``message`` (SMS, app push: sent at ``hour``, not a call), ``dialler`` (an
+    automated call attempt at ``hour`` that may go unanswered), ``agent`` (a collector
+    call from the work queue) or ``letter`` (post, outside the calling-hour rules).
+    ``tone`` (``soft`` or ``firm``) shapes a conversation; ``cost_key`` names the
+    ``cost_<key>`` KPI the per-contact cost goes to. The built-in channels fix their
+    kind; left empty, tone and cost key take the channel's defaults.
     """
 
     cost_yuan: float
@@ -113,6 +120,9 @@ class ChannelConfig:
     stress_increment: float
     complaint_prob: float
     hour: float
+    kind: str = ""
+    tone: str = ""
+    cost_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,7 +156,11 @@ class LawsuitConfig:
 
 @dataclass(frozen=True)
 class ChannelsConfig:
-    """All actions the engine knows, with their costs and effects."""
+    """All actions the engine knows, with their costs and effects.
+
+    ``extra`` adds contact channels by name (e.g. ``app_push``): a policy can then
+    request them like the built-in ones (see ``docs/behaviour.md``).
+    """
 
     sms: ChannelConfig
     voice: ChannelConfig
@@ -158,6 +172,7 @@ class ChannelsConfig:
     lawsuit: LawsuitConfig
     outsourcing_commission: float
     debt_sale_price_fraction: float
+    extra: dict[str, ChannelConfig] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -219,8 +234,9 @@ class SimulationConfig:
 
 @dataclass(frozen=True)
 class Scenario:
-    """Everything one run needs. ``behaviour`` and ``policy`` are plug-in configs with
-    a ``_target_`` naming their class (see :mod:`collectsim.plugins`)."""
+    """Everything one run needs. ``behaviour``, ``policy`` and ``response`` are plug-in
+    configs with a ``_target_`` naming their class (see :mod:`collectsim.plugins`);
+    ``response`` defaults to the standard response model."""
 
     simulation: SimulationConfig
     portfolio: PortfolioConfig
@@ -231,3 +247,4 @@ class Scenario:
     collectors: CollectorsConfig
     compliance: ComplianceConfig
     policy: dict[str, Any]
+    response: dict[str, Any] = field(default_factory=lambda: {"_target_": "collectsim.behaviour.StandardResponse"})

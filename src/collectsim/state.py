@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from collectsim.actions import Action
 from collectsim.portfolio import Portfolio
 from collectsim.shared import shared, shared_copy
 
 # Account status codes.
 WAITING, OPEN, CURED, WRITTEN_OFF, SOLD = 0, 1, 2, 3, 4
 
+#: the cost columns every run has (a scenario with extra channels adds theirs)
 COST_CHANNELS = ("sms", "voice", "telephony", "letters", "legal", "outsourcing", "regulatory")
 
 
 class AccountState:
     """Mutable run state for ``n`` accounts. Everything is indexed by account id."""
 
-    def __init__(self, pf: Portfolio, half_life_days: float, n_actions: int) -> None:
+    def __init__(
+        self, pf: Portfolio, half_life_days: float, n_actions: int, cost_keys: tuple[str, ...] = COST_CHANNELS
+    ) -> None:
         n = pf.n
         self.pf = pf
         self.status = np.full(n, WAITING, dtype=np.int8)
@@ -60,17 +62,16 @@ class AccountState:
         # promises, plans, legal, outsourcing
         self.promise_due = np.full(n, np.inf)
         self.promise_share = np.zeros(n)  # share of the balance promised
-        self.promise_discount = np.zeros(n)
-        self.promise_keep = np.zeros(n, dtype=bool)
         self.promises = np.zeros(n, dtype=np.int32)
         self.promises_kept = np.zeros(n, dtype=np.int32)
+        self.settlements = np.zeros(n, dtype=np.int32)  # promises that are accepted settlements
+        self.hardship_disclosed = np.zeros(n, dtype=bool)
         self.broken_flag = np.zeros(n, dtype=bool)
         self.plan_active = np.zeros(n, dtype=bool)
         self.plan_next_due = np.full(n, np.inf)
         self.plan_instalment = np.zeros(n)
         self.plan_left = np.zeros(n, dtype=np.int32)
         self.plan_misses = np.zeros(n, dtype=np.int32)
-        self.plan_adherence = np.zeros(n)
         self.plans_started = np.zeros(n, dtype=np.int32)
         self.plans_completed = np.zeros(n, dtype=np.int32)
         self.in_legal = np.zeros(n, dtype=bool)
@@ -79,7 +80,7 @@ class AccountState:
         self.outsourced = np.zeros(n, dtype=bool)
         self.pending_call_u8, self.pending_call_py = shared(n, "B")  # 1: a call is queued
         self.pending_call = self.pending_call_u8.view(bool)
-        self.cost = {c: np.zeros(n) for c in COST_CHANNELS}
+        self.cost = {c: np.zeros(n) for c in cost_keys}
         self.outsourcing_commission = 0.0
 
     # ------------------------------------------------------------------ views
@@ -162,6 +163,8 @@ class AccountState:
         self.balance[idx] += inc
         self.interest[idx] += inc
 
-    def count_action(self, idx: np.ndarray, action: Action, day: int) -> None:
-        self.actions_done[idx, int(action)] += 1
-        self.last_action_day[idx, int(action)] = day
+    def count_action(self, idx: np.ndarray, action: int | np.ndarray, day: int) -> None:
+        """Count action code(s) ``action`` on accounts ``idx`` (no duplicates) on ``day``."""
+        a = np.asarray(action, dtype=np.int64)
+        self.actions_done[idx, a] += 1
+        self.last_action_day[idx, a] = day

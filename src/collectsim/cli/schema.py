@@ -38,6 +38,8 @@ def mutable(cls: type) -> type:
         tp = _swap(hints[f.name])
         if f.default is not dataclasses.MISSING:
             fields.append((f.name, tp, dataclasses.field(default=f.default)))
+        elif f.default_factory is not dataclasses.MISSING:
+            fields.append((f.name, tp, dataclasses.field(default_factory=f.default_factory)))
         else:
             fields.append((f.name, tp))
     name = f"{cls.__name__}Schema"
@@ -60,6 +62,8 @@ def _swap(tp: Any) -> Any:
     if origin in (typing.Union,) or type(tp).__name__ == "UnionType":
         inner = [a for a in args if a is not type(None)]
         return typing.Optional[_swap(inner[0])]  # noqa: UP007, UP045 - OmegaConf needs Optional
+    if origin is dict and dataclasses.is_dataclass(args[1]):
+        return dict[str, mutable(args[1])]  # type: ignore[misc, arg-type]
     if tp is dict or origin is dict:
         return typing.Any
     return tp

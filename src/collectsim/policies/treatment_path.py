@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from collectsim.actions import ACTION_NAMES, CALLS, TERMINAL, Action
+from collectsim.actions import TERMINAL
+from collectsim.channels import ChannelTable
 from collectsim.errors import ConfigError
 from collectsim.policies.base import AccountView, Requests
 from collectsim.policies.queue_order import QUEUE_ORDERS
@@ -22,7 +23,7 @@ class ScheduledAction:
     ``every_days`` 0, once: on the first day from ``start_day`` on when the account is
     eligible. Only for accounts whose balance lies in [min_balance_yuan, max_balance_yuan]."""
 
-    action: Action
+    action: int  # channel code
     start_day: int
     every_days: int
     min_balance_yuan: float
@@ -45,12 +46,6 @@ def _num(node: dict[str, Any], name: str, key: str, default: float | None = None
     if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and float(v) != int(v)):
         raise ConfigError(f"{key}.{name} must be {'an integer' if integer else 'a number'}, got {v!r}")
     return int(v) if integer else float(v)
-
-
-def _action(name: Any, key: str) -> Action:
-    if name not in ACTION_NAMES:
-        raise ConfigError(f"{key} must be one of {', '.join(ACTION_NAMES)}, got {name!r}")
-    return ACTION_NAMES[name]
 
 
 def _keys(node: Any, key: str, allowed: set[str]) -> dict[str, Any]:
@@ -77,9 +72,10 @@ class TreatmentPath:
         name: str,
         stages: list[Stage],
         queue_order: str,
-        on_broken_promise: Action | None,
+        on_broken_promise: int | None,
         failed_contacts_count: int,
-        failed_contacts_action: Action | None,
+        failed_contacts_action: int | None,
+        channels: ChannelTable,
     ) -> None:
         self.name = name
         self.stages = stages
@@ -88,9 +84,11 @@ class TreatmentPath:
         self.on_broken_promise = on_broken_promise
         self.failed_contacts_count = failed_contacts_count
         self.failed_contacts_action = failed_contacts_action
+        self.channels = channels
 
     @classmethod
-    def from_config(cls, params: dict[str, Any], key: str, **_: Any) -> TreatmentPath:
+    def from_config(cls, params: dict[str, Any], key: str, *, channels: ChannelTable, **_: Any) -> TreatmentPath:
+        _action = channels.code
         node = _keys(params, key, {"name", "stages", "queue_order", "triggers", "description"})
         name = node.get("name")
         if not isinstance(name, str) or not name:
@@ -134,9 +132,10 @@ class TreatmentPath:
                 disc = _num(a, "settlement_discount", ka, 0.0)
                 if not 0 <= disc < 1:
                     raise ConfigError(f"{ka}.settlement_discount must be in [0, 1), got {disc:g}")
-                if disc > 0 and act not in CALLS:
+                if disc > 0 and not channels.is_agent[act]:
+                    calls = ", ".join(c.name for c in channels.of_kind("agent"))
                     raise ConfigError(
-                        f"{ka}.settlement_discount can only be offered in a soft_call or firm_call, not {a.get('action')}"
+                        f"{ka}.settlement_discount can only be offered in a collector call ({calls}), not {a.get('action')}"
                     )
                 acts.append(
                     ScheduledAction(
@@ -166,7 +165,7 @@ class TreatmentPath:
             if fc_count < 1:
                 raise ConfigError(f"{key}.triggers.failed_contacts.count must be >= 1, got {fc_count}")
             fc_action = _action(fc.get("action"), f"{key}.triggers.failed_contacts.action")
-        return cls(name, ordered, order, on_bp, fc_count, fc_action)
+        return cls(name, ordered, order, on_bp, fc_count, fc_action, channels)
 
     def start(self, portfolio: Portfolio, streams: RandomStreams) -> None:
         return None
@@ -188,40 +187,39 @@ class TreatmentPath:
                 if sa.every_days == 0:
                     # Once: on the first day from start_day on when the account is
                     # eligible (it may have had a promise or plan pending that day).
-                    last = view.last_action_day[idx_stage, int(sa.action)]
+                    last = view.last_action_day[idx_stage, sa.action]
                     due = (since >= 0) & (last < view.day - since)
                 else:
                     due = (since >= 0) & (since % sa.every_days == 0)
                 due &= (bal >= sa.min_balance_yuan) & (bal <= sa.max_balance_yuan)
                 if due.any():
                     idx = idx_stage[due]
-                    parts.append(
-                        Requests(idx, np.full(idx.size, int(sa.action)), np.full(idx.size, sa.settlement_discount))
-                    )
+                    parts.append(Requests(idx, np.full(idx.size, sa.action), np.full(idx.size, sa.settlement_discount)))
         if self.on_broken_promise is not None:
             idx = cand[view.broken_promise_today[cand]]
-            parts.append(Requests(idx, np.full(idx.size, int(self.on_broken_promise)), np.zeros(idx.size)))
+            parts.append(Requests(idx, np.full(idx.size, self.on_broken_promise), np.zeros(idx.size)))
         if self.failed_contacts_action is not None:
             idx = cand[view.failed_streak[cand] >= self.failed_contacts_count]
-            parts.append(Requests(idx, np.full(idx.size, int(self.failed_contacts_action)), np.zeros(idx.size)))
-        return dedupe(Requests.concat(parts))
+            parts.append(Requests(idx, np.full(idx.size, self.failed_contacts_action), np.zeros(idx.size)))
+        return dedupe(Requests.concat(parts), self.channels)
 
     def priority(self, view: AccountView, idx: np.ndarray) -> np.ndarray:
         return self._order(view, idx)
 
 
-def dedupe(req: Requests) -> Requests:
-    """Keep one request per (account, action); one call per account (firm over soft,
-    then the larger settlement discount); a terminal action alone."""
+def dedupe(req: Requests, channels: ChannelTable) -> Requests:
+    """Keep one request per (account, action); one collector call per account (firm
+    tone over soft, then the later channel, then the larger settlement discount); a
+    terminal action alone."""
     if req.idx.size == 0:
         return req
     act = req.action
-    is_call = np.isin(act, [int(a) for a in CALLS])
+    is_call = channels.is_agent[act]
     is_term = np.isin(act, [int(a) for a in TERMINAL])
     # Group calls under one code so only the best call per account survives.
-    group = np.where(is_call, int(Action.SOFT_CALL), act)
+    group = np.where(is_call, -1, act)
     # Sort by account, group, then preference (firm first, larger discount first).
-    order = np.lexsort((-req.discount, -act, group, req.idx))
+    order = np.lexsort((-req.discount, -act, -channels.firm[act].astype(np.int64), group, req.idx))
     idx, group_s = req.idx[order], group[order]
     first = np.ones(idx.size, dtype=bool)
     first[1:] = (idx[1:] != idx[:-1]) | (group_s[1:] != group_s[:-1])

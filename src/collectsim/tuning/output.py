@@ -12,7 +12,7 @@ import pandas as pd
 from collectsim.metrics import DIRECTIONS
 from collectsim.report.compare import CONFIDENCE
 from collectsim.report.markdown import fmt_ci, fmt_number
-from collectsim.report.tuning_analysis import EXTRA_KPIS, TuningResult
+from collectsim.tuning.analysis import EXTRA_KPIS, TuningResult
 
 _PREFIX = "levers."
 

@@ -1,10 +1,10 @@
-"""Tuning reports: the Pareto set of an optimising sweep against the built-in policies.
+"""Tuning: an optimising sweep of policy levers and its Pareto set against the built-in policies.
 
 ``collectsim experiment=tune_staged`` runs the staged policy's levers under the Optuna
 sweeper in multi-objective mode (``conf/experiment/tune_staged.yaml``). Every trial is
 an ordinary job folder (``kpis.csv``, ``series.csv``, ``summary.json``, ``job.json``),
 run for R replications on the same seeds as every other trial. After the sweep,
-:class:`TuningReportCallback` (or ``python -m collectsim.report.tuning SWEEP_DIR``):
+:class:`TuningReportCallback` (or ``python -m collectsim.tuning SWEEP_DIR``):
 
 1. runs the built-in policies on the same portfolio and seeds (their result files go
    to ``<sweep>/builtins/<policy>/`` and are reused when the report is rebuilt);
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from collectsim.errors import CollectsimError, ConfigError
-from collectsim.report.tuning_analysis import (
+from collectsim.tuning.analysis import (
     DEFAULT_BUILTINS,
     TuningResult,
     analyse,
@@ -40,12 +40,12 @@ from collectsim.report.tuning_analysis import (
     objective_signs,
     pareto_mask,
 )
-from collectsim.report.tuning_analysis import EXTRA_KPIS as EXTRA_KPIS
-from collectsim.report.tuning_output import plot_pareto as plot_pareto
-from collectsim.report.tuning_output import write_tuning_report
-from collectsim.report.tuning_sweep import SweepSetup as SweepSetup
-from collectsim.report.tuning_sweep import run_reference as run_reference
-from collectsim.report.tuning_sweep import sweep_setup as sweep_setup
+from collectsim.tuning.analysis import EXTRA_KPIS as EXTRA_KPIS
+from collectsim.tuning.output import plot_pareto as plot_pareto
+from collectsim.tuning.output import write_tuning_report
+from collectsim.tuning.sweep import SweepSetup as SweepSetup
+from collectsim.tuning.sweep import run_reference as run_reference
+from collectsim.tuning.sweep import sweep_setup as sweep_setup
 
 
 def build_tuning_report(
@@ -139,9 +139,9 @@ class TuningReportCallback(_Callback):  # type: ignore[misc,valid-type]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m collectsim.report.tuning SWEEP_DIR``: (re)write a tuning sweep's report."""
+    """``python -m collectsim.tuning SWEEP_DIR``: (re)write a tuning sweep's report."""
     p = argparse.ArgumentParser(
-        prog="python -m collectsim.report.tuning",
+        prog="python -m collectsim.tuning",
         description="Write the tuning report (Pareto set against the built-in policies) "
         "of an optimising collectsim sweep into its folder.",
     )
@@ -167,9 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"report written to {report}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 __all__ = [
     "DEFAULT_BUILTINS",

@@ -1,6 +1,6 @@
 """Tuning sweeps on disk: read the trials' shared setup and run reference configurations on their seeds.
 
-Used by :mod:`collectsim.report.tuning`: the built-in policies (and the confirmation
+Used by :mod:`collectsim.tuning`: the built-in policies (and the confirmation
 runs on fresh seeds) are run here, their result files written next to the sweep and
 reused when the report is rebuilt.
 """
@@ -31,7 +31,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _key(override: str) -> str:
+def override_key(override: str) -> str:
     return override.strip().lstrip("+~").partition("=")[0].strip()
 
 
@@ -60,7 +60,7 @@ def sweep_setup(sweep_dir: Path, jobs: list[dict[str, Any]], objectives: Sequenc
         values: dict[str, set[str]] = {}
         for j in jobs:
             for o in j.get("overrides") or []:
-                values.setdefault(_key(o), set()).add(o)
+                values.setdefault(override_key(o), set()).add(o)
         swept = sorted(k for k, v in values.items() if len(v) > 1 or len(v) < len(jobs))
         notes.append(
             "no .hydra/ folder in the first job: the swept keys were taken as those that differ between trials"
@@ -68,7 +68,7 @@ def sweep_setup(sweep_dir: Path, jobs: list[dict[str, Any]], objectives: Sequenc
     base = [
         o
         for o in first.get("overrides") or []
-        if _key(o) not in swept and not _key(o).startswith("hydra") and _key(o) != "policy"
+        if override_key(o) not in swept and not override_key(o).startswith("hydra") and override_key(o) != "policy"
     ]
     objs = [str(k) for k in (objectives or config_yaml.get("objectives") or [])]
     if not objs:
@@ -115,13 +115,12 @@ def run_reference(overrides: list[str], out_dir: Path, name: str) -> pd.DataFram
             done = {}
         if done.get("status") == "ok" and done.get("overrides") == list(overrides):
             return _overall(out_dir)
-    from collectsim.api import run_replications
+    from collectsim.api import check_scenario, run_replications
     from collectsim.cli.results import versions, write_results
-    from collectsim.engine import build_plugins
 
     t0 = time.perf_counter()
     scenario = _compose_scenario(list(overrides))
-    build_plugins(scenario)
+    check_scenario(scenario)
     results = run_replications(scenario)
     job = {
         "cell": name,
@@ -146,7 +145,7 @@ def _overall(job_dir: Path) -> pd.DataFrame:
     return kpis[kpis["group"] == "all"].reset_index(drop=True)
 
 
-def _run_many(tasks: list[tuple[list[str], Path, str]], n_jobs: int) -> list[pd.DataFrame]:
+def run_many(tasks: list[tuple[list[str], Path, str]], n_jobs: int) -> list[pd.DataFrame]:
     if n_jobs == 1 or len(tasks) <= 1:
         return [run_reference(*t) for t in tasks]
     from joblib import Parallel, delayed

@@ -1,7 +1,7 @@
 """Analysis of a tuning sweep: objective directions, the Pareto set, paired comparisons with the built-ins.
 
-See :mod:`collectsim.report.tuning` for the steps; :func:`analyse` returns a
-:class:`TuningResult`, which :mod:`collectsim.report.tuning_output` writes out.
+See :mod:`collectsim.tuning` for the steps; :func:`analyse` returns a
+:class:`TuningResult`, which :mod:`collectsim.tuning.output` writes out.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collectsim.errors import ConfigError, ResultsError
 from collectsim.metrics import DIRECTIONS
 from collectsim.report.compare import t_interval, verdict
 from collectsim.report.gather import gather, parse_override
-from collectsim.report.tuning_sweep import SweepSetup, _key, _run_many, sweep_setup
+from collectsim.tuning.sweep import SweepSetup, override_key, run_many, sweep_setup
 
 #: Built-in policies a tuned policy is compared with unless others are named.
 DEFAULT_BUILTINS = ("soft_first", "staged", "early_escalation", "score_prioritized", "do_nothing")
@@ -187,7 +187,7 @@ def analyse(
 
     # Built-ins on the same portfolio and seeds.
     ref_tasks = [([*setup.base_overrides, f"policy={b}"], root / "builtins" / b, b) for b in builtins]
-    ref = _run_many(ref_tasks, n_jobs)
+    ref = run_many(ref_tasks, n_jobs)
     for b, df in zip(builtins, ref, strict=True):
         per_rep = pd.concat([per_rep, df.assign(name=b)], ignore_index=True)
     ref_seeds = {int(df["seed"].iloc[0]) for df in ref} if ref else set()
@@ -253,7 +253,7 @@ def analyse(
     if pairs and confirm_seed_offset is not None and setup.seed is not None:
         # The trials were picked on the sweep's seeds: rerun the headline pairs on fresh ones.
         fresh = int(setup.seed) + int(confirm_seed_offset)
-        base = [o for o in setup.base_overrides if _key(o) != "seed"]
+        base = [o for o in setup.base_overrides if override_key(o) != "seed"]
         jobs_by_name = {trial_name[j["folder"]]: j for j in g.jobs}
         tasks: dict[str, tuple[list[str], Path, str]] = {}
         for b, t, _ in pairs:
@@ -261,11 +261,11 @@ def analyse(
             trial_ov = [
                 o
                 for o in jobs_by_name[t].get("overrides") or []
-                if not _key(o).startswith("hydra") and _key(o) != "seed"
+                if not override_key(o).startswith("hydra") and override_key(o) != "seed"
             ]
             tasks[t] = ([*trial_ov, f"seed={fresh}"], root / "confirm" / t.replace(" ", "_"), t)
         names = list(tasks)
-        conf = _run_many([tasks[n] for n in names], n_jobs)
+        conf = run_many([tasks[n] for n in names], n_jobs)
         conf_rep = pd.concat([df.assign(name=n) for n, df in zip(names, conf, strict=True)], ignore_index=True)
         for b, t, what in pairs:
             paired_rows += _paired_rows(conf_rep, b, t, kpis, f"fresh (seed {fresh})", what)

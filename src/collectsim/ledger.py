@@ -1,0 +1,118 @@
+"""Posting to the account state: repayments, what a response model decided, promises
+and plan instalments that fall due.
+
+Plain functions over explicit arguments (the account state, the behaviour model, the
+arrays of one step); the engine decides *when* they run and asks the response model
+*what* happens, these functions book it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from collectsim.behaviour.base import BehaviourModel, Repayments
+from collectsim.behaviour.response import Borrowers, Contacts, Response
+from collectsim.state import OPEN, AccountState
+
+
+def ranks_within(idx: np.ndarray) -> np.ndarray:
+    """For each element, how many earlier elements share its value (0, 1, 2, ...)."""
+    if idx.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(idx, kind="stable")
+    s = idx[order]
+    start = np.r_[True, s[1:] != s[:-1]]
+    group_start = np.maximum.accumulate(np.where(start, np.arange(s.size), 0))
+    r = np.empty(idx.size, dtype=np.int64)
+    r[order] = np.arange(s.size) - group_start
+    return r
+
+
+def apply_repayments(st: AccountState, reps: Repayments) -> None:
+    """Post borrower-initiated repayments (an account's rows in time order)."""
+    if reps.idx.size == 0:
+        return
+    rank = ranks_within(reps.idx)
+    for r in range(int(rank.max()) + 1):
+        sel = rank == r
+        idx, t, frac = reps.idx[sel], reps.time[sel], reps.fraction[sel]
+        live = st.status[idx] == OPEN
+        idx, t, frac = idx[live], t[live], frac[live]
+        amount = np.where(frac >= 1.0, st.balance[idx], frac * st.balance[idx])
+        st.repayments[idx] += 1
+        # A full repayment closes the account; the behaviour model knows already.
+        st.pay(idx, amount, t)
+
+
+def post_response(
+    st: AccountState, behaviour: BehaviourModel, c: Contacts, b: Borrowers, out: Response, plan_interval_days: int
+) -> None:
+    """Book a response: intensity changes, complaints, extra stress, new plans and promises."""
+    moved = out.strength != 0
+    if moved.any():
+        behaviour.respond(c.idx[moved], c.time[moved], out.strength[moved])
+    st.complaints[c.idx[out.complaint]] += 1
+    if out.stress is not None:
+        st.add_stress(c.idx, c.time, np.maximum(out.stress, -b.stress))
+    plan = out.plan_instalments > 0
+    if plan.any():
+        p, k = c.idx[plan], out.plan_instalments[plan]
+        st.plan_active[p] = True
+        st.plans_started[p] += 1
+        st.plan_left[p] = k.astype(np.int32)
+        st.plan_misses[p] = 0
+        st.plan_instalment[p] = st.balance[p] / k
+        st.plan_next_due[p] = np.floor(c.time[plan]) + plan_interval_days
+    st.hardship_disclosed[c.idx[out.hardship_disclosed]] = True
+    promise = ~np.isnan(out.promise_days)
+    if promise.any():
+        p = c.idx[promise]
+        st.promises[p] += 1
+        # A promise is to pay its share of the balance (a settlement: 1 - discount)
+        # on the due day, interest accrued until then included.
+        st.promise_share[p] = out.promise_share[promise]
+        st.promise_due[p] = np.floor(c.time[promise]) + out.promise_days[promise]
+        st.settlements[p[out.settled[promise]]] += 1
+
+
+def settle_promises(st: AccountState, behaviour: BehaviourModel, due: np.ndarray, keep: np.ndarray, t: float) -> None:
+    """Promises of accounts ``due`` fall due at ``t``; those in ``keep`` are paid."""
+    st.promise_due[due] = np.inf
+    kept = due[keep]
+    st.broken_flag[due[~keep]] = True
+    if kept.size:
+        st.promises_kept[kept] += 1
+        share = st.promise_share[kept]
+        cured = st.pay(kept, share * st.balance[kept], t)
+        # A settlement paid in full gives up the rest of the balance.
+        rest = kept[(share < 1.0) & (st.status[kept] == OPEN)]
+        if rest.size:
+            st.forgive(rest, st.balance[rest])
+            cured = np.concatenate([cured, st.pay(rest, np.zeros(rest.size), t)])
+        behaviour.close(cured)
+
+
+def collect_instalments(
+    st: AccountState,
+    behaviour: BehaviourModel,
+    due: np.ndarray,
+    paid: np.ndarray,
+    t: float,
+    max_misses: int,
+    interval_days: int,
+) -> None:
+    """Plan instalments of accounts ``due`` fall due at ``t``; ``paid`` says which are
+    paid. A plan breaks after ``max_misses`` missed instalments."""
+    payers = due[paid]
+    last = st.plan_left[payers] <= 1
+    amount = np.where(last, st.balance[payers], st.plan_instalment[payers])
+    st.plan_left[payers] -= 1
+    behaviour.close(st.pay(payers, amount, t))
+    missed = due[~paid]
+    st.plan_misses[missed] += 1
+    broke = missed[st.plan_misses[missed] >= max_misses]
+    st.plan_active[broke] = False
+    st.plan_next_due[broke] = np.inf
+    st.broken_flag[broke] = True
+    going = due[st.plan_active[due]]
+    st.plan_next_due[going] += interval_days
