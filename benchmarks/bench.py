@@ -21,37 +21,38 @@ What it measures (see benchmarks/README.md for the meaning of every figure):
 Progress goes to stderr; the table and the targets go to stdout. The exit status is 1
 if the golden check fails or a run crashes, else 0 (a missed target does not fail).
 
-Only the standard library is imported at module level, so the spawned children start
-from a small parent (their ``ru_maxrss`` would otherwise start at the parent's peak,
-which Linux carries over an ``exec``).
+This file holds the command line and the orchestration; the children's work lives in
+``bench_children.py`` and the golden check and report in ``bench_report.py``. All three
+import only the standard library at module level, so the spawned children start from
+a small parent (their ``ru_maxrss`` would otherwise start at the parent's peak, which
+Linux carries over an ``exec``).
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
-import hashlib
 import json
-import math
-import multiprocessing as mp
 import os
-import platform
-import subprocess
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-GOLDEN = HERE / "golden_10k.json"
-DEFAULT_JSON = HERE / "results.json"
+from bench_children import HORIZON_DAYS, POLICY, SEED, in_child, loadavg, log, overrides_for, sweep_job
+from bench_report import (
+    GOLDEN_N,
+    HERE,
+    evaluate_targets,
+    golden_check,
+    kpi_diff,
+    machine_info,
+    mib,
+    print_report,
+    source_state,
+)
 
-HORIZON_DAYS = 180
-POLICY = "staged"
-SEED = 0
-GOLDEN_N = 10_000
+DEFAULT_JSON = HERE / "results.json"
 
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (10_000, 50_000)
@@ -59,264 +60,8 @@ QUICK_SIZES = (10_000, 50_000)
 FULL_SWEEP = (("staged", "soft_first", "early_escalation", "score_prioritized"), (0, 1), 20_000)
 QUICK_SWEEP = (("staged", "soft_first"), (0, 1), 5_000)
 
-TARGETS_TEXT = {
-    "wall_1m": "1M accounts: wall <= 60 s",
-    "rss_1m": "1M accounts: peak RSS <= 1 GiB (1024 MiB)",
-    "wall_100k": "100k accounts: wall <= 5 s",
-    "scaling": "time per account at 1M <= 1.5x that at 10k",
-    "vs_floor_1m": "model at 1M <= 30x the NumPy day-step floor",
-    "sweep": "2-worker sweep speed-up >= 1.8x",
-}
-
-
-def log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-# ----------------------------------------------------------------------------- scenario
-
-
-def overrides_for(n: int, policy: str = POLICY, seed: int = SEED) -> list[str]:
-    """Scale the capacities with the portfolio: 1 agent per 1,000 accounts, 3 lawyers and
-    50,000 dialler lines per 20,000 accounts (the defaults are for 20,000)."""
-    return [
-        f"policy={policy}",
-        f"seed={seed}",
-        "replications=1",
-        f"simulation.horizon_days={HORIZON_DAYS}",
-        f"portfolio.n_accounts={n}",
-        f"collectors.size={max(1, n // 1000)}",
-        f"channels.lawsuit.team_size={max(1, 3 * n // 20_000)}",
-        f"channels.voice_lines_per_day={max(1, 50_000 * n // 20_000)}",
-    ]
-
-
-# ----------------------------------------------------------------------------- child helpers
-
-
-def _rss_now_kib() -> tuple[int, int]:
-    """(VmRSS, VmHWM) of this process in KiB, from /proc/self/status (0 if unavailable)."""
-    rss = hwm = 0
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    rss = int(line.split()[1])
-                elif line.startswith("VmHWM:"):
-                    hwm = int(line.split()[1])
-    except OSError:
-        pass
-    return rss, hwm
-
-
-def _peak(extra: dict[str, Any]) -> dict[str, Any]:
-    import resource
-
-    _, hwm = _rss_now_kib()
-    extra["peak_rss_kib"] = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
-    extra["vm_hwm_kib"] = hwm
-    return extra
-
-
-def child_model(n: int) -> dict[str, Any]:
-    """One model run at ``n`` accounts (inside a fresh subprocess)."""
-    import collectsim
-    import collectsim.engine
-
-    sc = collectsim.load_scenario(overrides_for(n))
-    rss_before, _ = _rss_now_kib()
-    c0, t0 = time.process_time(), time.perf_counter()
-    res = collectsim.engine.run(sc, 0)
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0
-    info = res.info
-    return _peak(
-        {
-            "n": n,
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "engine_wall_s": float(info["wall_seconds"]),
-            "simpy_events": int(info["simpy_events"]),
-            "calls": int(info["calls"]),
-            "days_simulated": int(info["days_simulated"]),
-            "end_time": float(info["end_time"]),
-            "accounts_total": int(info["accounts_total"]),
-            "collectors": sc.collectors.size,
-            "lawyers": sc.channels.lawsuit.team_size,
-            "voice_lines_per_day": sc.channels.voice_lines_per_day,
-            "rss_before_run_kib": rss_before,
-            "kpis": res.kpis,
-        }
-    )
-
-
-def child_floor(n: int, days: int = HORIZON_DAYS) -> dict[str, Any]:
-    """The NumPy day-step floor: the model's portfolio, no actions, ``days`` vectorised
-    daily steps drawing repayments from a per-account daily hazard
-    ``floor + excess * exp(-kappa * d)`` with ``floor = floor_rate * (ab*w)**2`` and
-    ``excess = initial_excess * ab * w`` (the intensity model's defaults), paying a
-    Beta fraction or the full balance, accruing contract + penalty interest and keeping
-    open flags and the daily totals."""
-    import numpy as np
-
-    import collectsim
-    from collectsim.portfolio import build_portfolio
-    from collectsim.random_streams import RandomStreams
-
-    sc = collectsim.load_scenario(overrides_for(n))
-    bp = dict(sc.behaviour)
-    floor_rate = float(bp.get("floor_rate", 0.02))
-    initial_excess = float(bp.get("initial_excess", 0.5))
-    kappa = float(bp.get("kappa", 0.1))
-    fa, fb = float(bp.get("fraction_a", 2.0)), float(bp.get("fraction_b", 2.0))
-    full_base = float(bp.get("full_payoff_base", 0.7))
-    full_exp = float(bp.get("full_payoff_ability_exp", 0.5))
-    rss_before, _ = _rss_now_kib()
-    c0, t0 = time.process_time(), time.perf_counter()
-    pf = build_portfolio(sc.portfolio, RandomStreams(0, 0))
-    t_build = time.perf_counter() - t0
-    rng = np.random.default_rng(12345)
-    aw = pf.ability * pf.willingness
-    floor = floor_rate * aw**2
-    excess = initial_excess * aw
-    p_full = full_base * pf.ability**full_exp
-    growth = pf.daily_rate * (1.0 + sc.portfolio.penalty_multiplier)
-    balance = pf.principal.copy()
-    collected = np.zeros(pf.n)
-    interest = np.zeros(pf.n)
-    is_open = np.ones(pf.n, dtype=bool)
-    series_collected, series_outstanding, series_open = [], [], []
-    for d in range(days):
-        o = np.flatnonzero(is_open)
-        hazard = floor[o] + excess[o] * math.exp(-kappa * d)
-        pays = o[rng.random(o.size) < -np.expm1(-hazard)]
-        full = rng.random(pays.size) < p_full[pays]
-        frac = np.where(full, 1.0, rng.beta(fa, fb, size=pays.size))
-        amount = frac * balance[pays]
-        balance[pays] -= amount
-        collected[pays] += amount
-        is_open[pays[full]] = False
-        balance[pays[full]] = 0.0
-        o = o[is_open[o]]
-        inc = balance[o] * growth[o]
-        balance[o] += inc
-        interest[o] += inc
-        series_collected.append(float(collected.sum()))
-        series_outstanding.append(float(balance.sum()))
-        series_open.append(int(o.size))
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0
-    return _peak(
-        {
-            "n": n,
-            "days": days,
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "build_s": t_build,
-            "step_s": wall - t_build,
-            "rss_before_run_kib": rss_before,
-            "open_at_end": int(is_open.sum()),
-            "recovery_rate": float(collected.sum() / pf.principal.sum()) if pf.n else math.nan,
-        }
-    )
-
-
-def child_simpy(n_events: int, n_procs: int) -> dict[str, Any]:
-    """A bare SimPy loop scheduling ``n_events`` events (``n_procs`` processes yielding
-    ``env.timeout``; every process also costs its Initialize event and its own
-    termination event, which are counted)."""
-    import simpy
-
-    n_procs = max(1, min(n_procs, max(n_events // 3, 1)))
-    timeouts = max(n_events - 2 * n_procs, 0)
-    per, extra = divmod(timeouts, n_procs)
-
-    def proc(env: simpy.Environment, k: int, count: int):  # noqa: ANN202
-        # Different small delays so the heap really holds n_procs interleaved events.
-        dt = 1.0 / 1440.0 * (1.0 + (k % 7) * 0.1)
-        for _ in range(count):
-            yield env.timeout(dt)
-
-    env = simpy.Environment()
-    c0, t0 = time.process_time(), time.perf_counter()
-    for k in range(n_procs):
-        env.process(proc(env, k, per + (1 if k < extra else 0)))
-    env.run()
-    wall = time.perf_counter() - t0
-    cpu = time.process_time() - c0
-    scheduled = int(next(env._eid))  # noqa: SLF001 - same counter the model's info uses
-    return _peak({"target_events": n_events, "events": scheduled, "procs": n_procs, "wall_s": wall, "cpu_s": cpu})
-
-
-def _child_entry(conn: Any, func_name: str, args: tuple[Any, ...]) -> None:
-    try:
-        out = globals()[func_name](*args)
-        conn.send(("ok", out))
-    except BaseException:  # noqa: BLE001 - report anything to the parent
-        conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
-
-
-def in_child(func_name: str, *args: Any, timeout: float | None = None, label: str = "") -> dict[str, Any]:
-    """Run ``func_name(*args)`` in a fresh spawned process; return its dict, or a dict
-    with ``error`` (crash) or ``timeout`` set."""
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    p = ctx.Process(target=_child_entry, args=(child, func_name, args), name=f"bench-{func_name}")
-    load0 = _loadavg()
-    t0 = time.perf_counter()
-    p.start()
-    child.close()
-    result: dict[str, Any] | None = None
-    next_note = 30.0
-    while True:
-        elapsed = time.perf_counter() - t0
-        if timeout is not None and elapsed > timeout:
-            log(f"{label}: over the {timeout:.0f} s limit, stopping it")
-            p.terminate()
-            p.join(10)
-            if p.is_alive():
-                p.kill()
-                p.join()
-            return {"timeout": True, "elapsed_s": elapsed}
-        if parent.poll(1.0):
-            try:
-                status, payload = parent.recv()
-            except EOFError:
-                status, payload = "error", f"child exited with code {p.exitcode} without a result"
-            result = payload if status == "ok" else {"error": payload}
-            break
-        if not p.is_alive() and not parent.poll(0):
-            result = {"error": f"child exited with code {p.exitcode} without a result"}
-            break
-        if elapsed >= next_note:
-            log(f"{label}: still running, {elapsed:.0f} s")
-            next_note += 30.0
-    p.join()
-    result["process_s"] = time.perf_counter() - t0
-    result["loadavg_1min_before_after"] = [load0, _loadavg()]
-    return result
-
-
-def _loadavg() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
 
 # ----------------------------------------------------------------------------- sweep
-
-
-def sweep_job(policy: str, seed: int, n: int) -> dict[str, Any]:
-    """One sweep cell: load the scenario and run it; the KPIs and the job's CPU time."""
-    import collectsim
-
-    c0 = time.process_time()
-    sc = collectsim.load_scenario(overrides_for(n, policy=policy, seed=seed))
-    kpis = collectsim.run(sc, 0).kpis
-    return {"kpis": kpis, "cpu_s": time.process_time() - c0}
 
 
 def _machine_busy_s() -> float | None:
@@ -344,7 +89,7 @@ def run_sweep(policies: tuple[str, ...], seeds: tuple[int, ...], n: int) -> dict
     from joblib import Parallel, delayed
 
     cells = [(p, s, n) for p in policies for s in seeds]
-    load0 = _loadavg()
+    load0 = loadavg()
     tree0 = source_state()["tree_sha256"]
     log(f"sweep: {len(cells)} jobs of {n:,} accounts, sequential in this process")
     sweep_job(*cells[0][:2], 1000)  # warm the imports and the Hydra config cache
@@ -371,332 +116,11 @@ def run_sweep(policies: tuple[str, ...], seeds: tuple[int, ...], n: int) -> dict
         "speedup": t_seq / t_par,
         "speedup_warm": t_seq / t_warm,
         "phases": {"sequential": p_seq, "parallel": p_par, "parallel_warm": p_warm},
-        "loadavg_1min_before_after": [load0, _loadavg()],
+        "loadavg_1min_before_after": [load0, loadavg()],
         "results_equal": not diffs,
         "code_changed_during_sweep": tree0 != tree1,
         "differences": diffs,
     }
-
-
-# ----------------------------------------------------------------------------- golden
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return bool(a == b)
-
-
-def kpi_diff(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
-    """Human-readable differences (exact equality, NaN == NaN), in key order."""
-    out = []
-    for k in expected:
-        if k not in got:
-            out.append(f"{k}: missing (expected {expected[k]!r})")
-        elif not _same(expected[k], got[k]):
-            out.append(f"{k}: expected {expected[k]!r}, got {got[k]!r}")
-    out += [f"{k}: unexpected key (got {got[k]!r})" for k in got if k not in expected]
-    return out
-
-
-def json_roundtrip(d: dict[str, Any]) -> dict[str, Any]:
-    """The values exactly as they come back from the golden file (json writes floats
-    with repr, which round-trips; NaN is written as the non-standard token NaN)."""
-    return json.loads(json.dumps(d))
-
-
-def golden_check(kpis: dict[str, Any], update: bool, source: dict[str, Any] | None = None) -> dict[str, Any]:
-    got = json_roundtrip(kpis)
-    if update:
-        GOLDEN.write_text(
-            json.dumps(
-                {
-                    "about": "Overall KPIs of the benchmark's 10k run (bench.py overrides below, replication 0). "
-                    "Regenerate with: python benchmarks/bench.py --update-golden",
-                    "overrides": overrides_for(GOLDEN_N),
-                    "kpis": got,
-                    "written": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-                    "source": source or source_state(),
-                    "versions": versions(),
-                },
-                indent=2,
-            )
-            + "\n"
-        )
-        log(f"golden: wrote {GOLDEN.relative_to(ROOT)}")
-    if not GOLDEN.is_file():
-        return {"status": "MISSING", "diff": [f"{GOLDEN} does not exist; run with --update-golden"]}
-    stored = json.loads(GOLDEN.read_text())
-    diff = kpi_diff(stored["kpis"], got)
-    return {"status": "PASS" if not diff else "FAIL", "diff": diff, "updated": update, "n_keys": len(stored["kpis"])}
-
-
-# ----------------------------------------------------------------------------- machine info
-
-
-def versions() -> dict[str, str]:
-    import importlib.metadata as md
-
-    out = {"python": platform.python_version()}
-    for pkg in ("numpy", "scipy", "simpy", "joblib", "collectsim"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "?"
-    return out
-
-
-def machine_info() -> dict[str, Any]:
-    mem_kib = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_kib = int(line.split()[1])
-    except OSError:
-        pass
-    cpu_model = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = None
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_model": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
-        "mem_total_mib": round(mem_kib / 1024, 1) if mem_kib else None,
-        "versions": versions(),
-        "env": {
-            k: os.environ[k]
-            for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-            if k in os.environ
-        },
-        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def source_state() -> dict[str, Any]:
-    """Which code was measured: the commit, whether src/ and conf/ differ from it, and a
-    hash of their current contents (they may change under a running benchmark)."""
-    h = hashlib.sha256()
-    for base in ("src", "conf"):
-        for p in sorted((ROOT / base).rglob("*")):
-            if p.is_file() and p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts:
-                h.update(str(p.relative_to(ROOT)).encode())
-                h.update(p.read_bytes())
-    out: dict[str, Any] = {"tree_sha256": h.hexdigest()[:16]}
-    try:
-        out["commit"] = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "conf"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-        out["uncommitted"] = dirty
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return out
-
-
-# ----------------------------------------------------------------------------- report
-
-
-def mib(kib: int | None) -> float:
-    return kib / 1024.0 if kib else math.nan
-
-
-def fmt(x: Any, spec: str) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    return format(x, spec)
-
-
-def evaluate_targets(sizes: dict[int, dict[str, Any]], sweep: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    def ok(n: int) -> dict[str, Any] | None:
-        r = sizes.get(n, {}).get("model")
-        return r if r and "wall_s" in r else None
-
-    t: dict[str, dict[str, Any]] = {}
-
-    def put(key: str, value: float | None, limit: float, unit: str, why_na: str = "not run") -> None:
-        if value is None or math.isnan(value):
-            t[key] = {"target": TARGETS_TEXT[key], "value": None, "limit": limit, "status": "n/a", "note": why_na}
-        else:
-            t[key] = {
-                "target": TARGETS_TEXT[key],
-                "value": value,
-                "limit": limit,
-                "unit": unit,
-                "status": "PASS" if value <= limit else "MISS",
-            }
-
-    m1, m100, m10 = ok(1_000_000), ok(100_000), ok(10_000)
-    na1 = "1M not run" if 1_000_000 not in sizes else ("1M did not finish" if m1 is None else "")
-    put("wall_1m", m1["wall_s"] if m1 else None, 60.0, "s", na1)
-    put("rss_1m", mib(m1["peak_rss_kib"]) if m1 else None, 1024.0, "MiB", na1)
-    put(
-        "wall_100k",
-        m100["wall_s"] if m100 else None,
-        5.0,
-        "s",
-        "100k not run" if 100_000 not in sizes else "100k did not finish",
-    )
-    ratio = (m1["wall_s"] / 1e6) / (m10["wall_s"] / 1e4) if (m1 and m10) else None
-    put("scaling", ratio, 1.5, "x", na1 or "10k missing")
-    fl = sizes.get(1_000_000, {}).get("floor") or {}
-    put(
-        "vs_floor_1m",
-        m1["wall_s"] / fl["wall_s"] if (m1 and "wall_s" in fl) else None,
-        30.0,
-        "x",
-        na1 or "floor missing",
-    )
-    if sweep and "speedup" in sweep:
-        v = sweep["speedup"]
-        t["sweep"] = {
-            "target": TARGETS_TEXT["sweep"],
-            "value": v,
-            "limit": 1.8,
-            "unit": "x",
-            "status": "PASS" if v >= 1.8 else "MISS",
-        }
-    else:
-        t["sweep"] = {
-            "target": TARGETS_TEXT["sweep"],
-            "value": None,
-            "limit": 1.8,
-            "status": "n/a",
-            "note": "sweep not run",
-        }
-    return t
-
-
-def print_report(results: dict[str, Any]) -> None:
-    sizes: dict[int, dict[str, Any]] = {int(k): v for k, v in results["sizes"].items()}
-    mi = results["machine"]
-    print(
-        f"\ncollectsim benchmark  {mi['date']}  {mi['platform']}  cpus={mi['cpu_count']}  mem={mi['mem_total_mib']} MiB  "
-        f"python {mi['versions']['python']}  numpy {mi['versions']['numpy']}  simpy {mi['versions']['simpy']}"
-    )
-    src = results["source"]
-    print(
-        f"code: commit {src.get('commit', '?')}  tree {src['tree_sha256']}"
-        + (
-            f"  (uncommitted changes in src/conf: {len(src.get('uncommitted', []))} files)"
-            if src.get("uncommitted")
-            else ""
-        )
-    )
-    print(
-        f"scenario: policy={POLICY}, {HORIZON_DAYS} days, seed {SEED}, replication 0, 1 agent/1k accounts, "
-        f"3 lawyers and 50k dialler lines per 20k accounts\n"
-    )
-    hdr = (
-        f"{'accounts':>10} {'wall s':>8} {'accounts/s':>11} {'events/acct':>11} {'calls':>10} {'peak RSS MB':>11} "
-        f"{'x NumPy floor':>13} {'x bare SimPy':>12} {'floor s':>8} {'SimPy s':>8} {'cpu/wall':>8}"
-    )
-    print(hdr)
-    print("-" * len(hdr))
-    for n in sorted(sizes):
-        r = sizes[n]
-        m = r.get("model") or {}
-        if "wall_s" not in m:
-            why = f"TIMEOUT after {m.get('elapsed_s', math.nan):.0f} s" if m.get("timeout") else "ERROR (see JSON)"
-            print(f"{n:>10,} {why}")
-            continue
-        fl, sp = r.get("floor") or {}, r.get("simpy") or {}
-        x_floor = m["wall_s"] / fl["wall_s"] if "wall_s" in fl else math.nan
-        x_simpy = m["wall_s"] / sp["wall_s"] if "wall_s" in sp else math.nan
-        print(
-            f"{n:>10,} {m['wall_s']:>8.2f} {n / m['wall_s']:>11,.0f} {m['simpy_events'] / n:>11.2f} {m['calls']:>10,} "
-            f"{mib(m['peak_rss_kib']):>11.0f} {fmt(x_floor, '>13.1f')} {fmt(x_simpy, '>12.1f')} "
-            f"{fmt(fl.get('wall_s', math.nan), '>8.3f')} {fmt(sp.get('wall_s', math.nan), '>8.3f')} "
-            f"{fmt(m.get('cpu_s', math.nan) / m['wall_s'], '>8.2f')}"
-        )
-    print("\n  wall s: collectsim.engine.run (portfolio building included), in its own spawned process")
-    print(
-        "  peak RSS MB: ru_maxrss of that process (MiB; includes the interpreter and imports, about "
-        f"{_baseline_mib(sizes):.0f} MiB before the run)"
-    )
-    print("  x NumPy floor / x bare SimPy: model wall / reference wall at the same size")
-    print("  cpu/wall: the model child's CPU time / wall time (well under 1: the machine was busy)")
-    sw = results.get("sweep")
-    if sw:
-        print(f"\nsweep: {sw['jobs']} jobs x {sw['accounts_per_job']:,} accounts ({', '.join(sw['cells'])})")
-        print(
-            f"  sequential {sw['sequential_s']:.2f} s, joblib loky n_jobs=2 {sw['parallel_s']:.2f} s "
-            f"-> speed-up {sw['speedup']:.2f}x (warm workers: {sw['parallel_warm_s']:.2f} s, {sw['speedup_warm']:.2f}x)"
-        )
-        eq = "yes" if sw["results_equal"] else "NO"
-        if not sw["results_equal"] and sw.get("code_changed_during_sweep"):
-            eq += " (but src/ or conf/ changed during the sweep, so the jobs ran different code: inconclusive)"
-        print(f"  parallel KPIs equal sequential: {eq}")
-        ph = sw.get("phases", {})
-        print(
-            "  other CPU use during the phases (CPUs; cold parallel includes worker start-up): "
-            + ", ".join(f"{k} {v.get('other_cpus')}" for k, v in ph.items())
-        )
-        for d in sw["differences"][:5]:
-            print(f"    {d}")
-    g = results["golden"]
-    print(
-        f"\ngolden check (10k KPIs vs {GOLDEN.relative_to(ROOT)}): {g['status']}"
-        + (" (just rewritten)" if g.get("updated") else "")
-    )
-    for d in g.get("diff", [])[:8]:
-        print(f"    {d}")
-    if len(g.get("diff", [])) > 8:
-        print(f"    ... {len(g['diff']) - 8} more")
-    print("\ntargets:")
-    for t in results["targets"].values():
-        val = "-" if t["value"] is None else f"{t['value']:.3g} {t.get('unit', '')}".strip()
-        note = f"  ({t['note']})" if t.get("note") else ""
-        print(f"  {t['status']:<5} {t['target']:<48} measured {val}{note}")
-    busy = _busy_notes(results)
-    if busy:
-        print("\nWARNING: the machine looked busy; times may be inflated:")
-        for b in busy:
-            print(f"  {b}")
-    if results["source"].get("changed_during_run"):
-        print("\nWARNING: src/ or conf/ changed while the benchmark ran; the sizes may have measured different code.")
-
-
-def _busy_notes(results: dict[str, Any]) -> list[str]:
-    notes = []
-    ncpu = results["machine"].get("cpus_usable") or results["machine"].get("cpu_count") or 1
-    for n, r in sorted(((int(k), v) for k, v in results["sizes"].items())):
-        m = r.get("model") or {}
-        if "cpu_s" in m and m["wall_s"] > 1.0 and m["cpu_s"] / m["wall_s"] < 0.9:
-            notes.append(
-                f"model {n:,}: cpu/wall {m['cpu_s'] / m['wall_s']:.2f}, "
-                f"1-min load average before/after {m.get('loadavg_1min_before_after')}"
-            )
-    sw = results.get("sweep") or {}
-    for k in ("sequential", "parallel_warm"):
-        o = (sw.get("phases") or {}).get(k, {}).get("other_cpus")
-        if o is not None and o > 0.25:
-            notes.append(f"sweep ({k}): other processes used {o:.2f} CPUs (of {ncpu}) while it ran")
-    return notes
-
-
-def _baseline_mib(sizes: dict[int, dict[str, Any]]) -> float:
-    vals = [
-        mib(v["model"]["rss_before_run_kib"])
-        for v in sizes.values()
-        if v.get("model") and "rss_before_run_kib" in v["model"]
-    ]
-    return min(vals) if vals else math.nan
 
 
 # ----------------------------------------------------------------------------- main

@@ -251,7 +251,7 @@ def test_launcher_configs_compose(launcher: str, plugin: str, target: str) -> No
         pytest.skip(f"{plugin} not installed")
     from hydra import compose, initialize_config_dir
 
-    from collectsim.cli.schema import register_schemas
+    from collectsim.schemas import register_schemas
 
     register_schemas()
     assert (config_dir() / "hydra" / "launcher" / f"{launcher}.yaml").is_file()

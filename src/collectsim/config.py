@@ -65,7 +65,7 @@ def compose(overrides: Sequence[str] = ()) -> Any:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from collectsim.cli.schema import register_schemas
+    from collectsim.schemas import register_schemas
 
     register_schemas()
     try:

@@ -51,7 +51,8 @@ class BehaviourModel(Protocol):
         stop producing repayments."""
 
     def respond(self, idx: np.ndarray, time: np.ndarray, strength: np.ndarray) -> None:
-        """A contact at ``time`` (already advanced to) of the given response strength."""
+        """A contact at ``time`` (already advanced to) of the given response strength
+        (non-zero; negative when the contact backfires and should lower repayment)."""
 
     def close(self, idx: np.ndarray) -> None:
         """The accounts left the book (paid by other means, sold, written off)."""

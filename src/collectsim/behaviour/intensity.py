@@ -8,7 +8,8 @@ it relaxes exponentially toward a floor ``lambda_inf`` at rate ``kappa``::
 
 A repayment pays a fraction ``r`` of the balance (``r = 1`` with probability
 ``p_full``, else ``r ~ Beta(fraction_a, fraction_b)``) and raises the intensity by
-``delta10 + delta11 * r``. A contact raises it by ``impulse_scale * strength``.
+``delta10 + delta11 * r``. A contact changes it by ``impulse_scale * strength`` (a
+negative strength lowers it, to 0 at most).
 Per-account floors scale as ``floor_rate * ability**floor_ability_exp *
 willingness**floor_willingness_exp``, with ability lowered during a hardship shock
 (:meth:`Portfolio.ability_at`).
@@ -57,6 +58,12 @@ def waiting_times(lam0: np.ndarray, floor: np.ndarray, kappa: float, e: np.ndarr
     # Concave compensator: start from the lower bound e/lam0 and Newton climbs
     # monotonically; convex (intensity rising to its floor): start from the upper bound.
     tau = np.where(concave, e / np.maximum(lam0, tiny), e / np.maximum(np.minimum(lam0, floor), tiny))
+    # An intensity near 0 rising to its floor (a contact that backfired) makes that bound
+    # huge, and Newton's first step from it cancels catastrophically. The compensator is
+    # at least floor*tau + a/kappa, which gives a tighter upper bound; use it there.
+    upper = (e - a / kappa) / np.maximum(floor, tiny)
+    far = ~concave & (tau > 1e3 * upper)
+    tau[far] = upper[far]
     never = (floor <= 0) & (e >= a / kappa)
     tau = np.where(never, 0.0, tau)
     # Each element stops at its own convergence, so an account's result never depends
@@ -206,7 +213,8 @@ class SelfExcitingIntensity:
         idx, time, strength = idx[live], time[live], strength[live]
         if idx.size == 0:
             return
-        self.lam[idx] = self._lam_at(idx, time) + self.p["impulse_scale"] * strength
+        # A negative strength (a contact that backfires) lowers the intensity, never below 0.
+        self.lam[idx] = np.maximum(self._lam_at(idx, time) + self.p["impulse_scale"] * strength, 0.0)
         self.t[idx] = time
         self._redraw(idx)
 

@@ -21,12 +21,12 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from collectsim.cli.results import RESULT_FILES, versions, write_job, write_results
-from collectsim.cli.schema import register_schemas
 from collectsim.cli.sweep_progress import report_job_done
 from collectsim.cli.table import kpi_report
 from collectsim.config import config_dir, load_scenario, scenario_from_config
 from collectsim.engine import build_plugins, run, stderr_progress
 from collectsim.errors import CollectsimError
+from collectsim.schemas import register_schemas
 
 register_schemas()
 

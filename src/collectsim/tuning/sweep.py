@@ -91,8 +91,8 @@ def _compose_scenario(overrides: list[str]) -> Any:
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.singleton import Singleton
 
-    from collectsim.cli.schema import register_schemas
     from collectsim.config import load_scenario
+    from collectsim.schemas import register_schemas
 
     register_schemas()  # before the state is saved: it is registered once per process
     state = Singleton.get_state()

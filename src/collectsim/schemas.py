@@ -1,4 +1,4 @@
-"""Structured-config schemas: the scenario dataclasses registered in Hydra's ConfigStore.
+"""Structured-config schemas: the scenario dataclasses registered in Hydra's ConfigStore (an edge module).
 
 Each config group's options are validated against its dataclass at compose time, so a
 typo in a key or a wrong type fails before the run, naming the key. The core's
