@@ -1,6 +1,6 @@
 """Print the calibration KPIs for a few policies (used while tuning conf/ defaults).
 
-python scripts/calibrate.py [override ...]
+python scripts/calibrate.py [policies=a,b,...] [override ...]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import numpy as np
 from collectsim import load_scenario, run
 
 KEYS = [
+    "collected_30d_rate",
     "cured_30d_rate",
     "roll_m1_m2",
     "roll_m2_m3",
@@ -25,16 +26,20 @@ KEYS = [
     "collector_utilisation",
     "backlog_mean",
     "rpc_rate",
+    "attempts_to_rpc_mean",
+    "attempts_to_rpc_5plus_share",
     "ptp_rate",
     "ptp_kept_rate",
     "plans_started",
     "lawsuits_filed",
+    "breach_cost",
 ]
 
 
 def main() -> None:
-    extra = sys.argv[1:]
-    policies = ["do_nothing", "staged", "soft_first", "early_escalation", "score_prioritized"]
+    extra = [a for a in sys.argv[1:] if not a.startswith("policies=")]
+    chosen = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("policies=")]
+    policies = chosen[0].split(",") if chosen else ["do_nothing", "staged", "soft_first", "early_escalation", "pressure"]
     rows = {}
     for pol in policies:
         sc = load_scenario([f"policy={pol}", *extra])

@@ -13,8 +13,9 @@ from collectsim import Scenario, load_scenario
 
 
 def small(*overrides: str, n: int = 2000) -> Scenario:
-    """The default scenario with ``n`` accounts and collectors scaled to one per 1,000."""
-    base = [f"portfolio.n_accounts={n}", f"collectors.size={max(1, n // 1000)}"]
+    """The default scenario as a cohort of ``n`` accounts (all entering on day 0, so
+    that exact and closed-form expectations hold) with one collector per 1,000."""
+    base = [f"portfolio.n_accounts={n}", f"collectors.size={max(1, n // 1000)}", "portfolio.arrival=cohort"]
     return load_scenario([*base, *overrides])
 
 

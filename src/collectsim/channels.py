@@ -55,6 +55,7 @@ class ChannelTable:
     is_agent, is_call : bool arrays by code: a collector call; any call attempt
         (collector or dialler), the kind the contact rules count.
     firm : bool array by code: the channel's tone is firm.
+    third_party : bool array by code: the call goes to someone other than the borrower.
     cost_keys : every ``cost_<key>`` the run reports, built-in ones first.
     """
 
@@ -108,6 +109,17 @@ class ChannelTable:
         self.is_agent = np.array([r.kind == "agent" for r in rows])
         self.is_call = np.array([r.kind in ("agent", "dialler") for r in rows])
         self.firm = np.array([r.tone == "firm" for r in rows])
+        self.third_party = np.array([bool(r.cfg is not None and r.cfg.third_party) for r in rows])
+        for r in rows:
+            if r.cfg is not None and r.cfg.third_party:
+                if r.kind != "agent":
+                    raise ConfigError(
+                        f"channels.{r.name}.third_party needs kind agent (a collector call), got {r.kind}"
+                    )
+                if r.cfg.answer_prob is None or not 0.0 <= r.cfg.answer_prob <= 1.0:
+                    raise ConfigError(
+                        f"channels.{r.name}.answer_prob must be in [0, 1] for a third-party channel, got {r.cfg.answer_prob!r}"
+                    )
         keys = list(COST_CHANNELS)
         keys += [r.cost_key for r in rows if r.cost_key not in keys]
         self.cost_keys = tuple(keys)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from collectsim.behaviour.response import ResponseModel
 from collectsim.channels import ChannelTable
 from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import sample
+from collectsim.policies.base import RetryRule
 from collectsim.scenario_types import CollectorsConfig, Scenario
 from collectsim.shared import shared, shared_copy
 from collectsim.state import OPEN, AccountState
@@ -44,24 +46,37 @@ LOG_FIELDS = (
 
 
 class WorkQueue:
-    """A heap of pending calls ordered by policy key, then arrival order."""
+    """A heap of pending calls ``(key, seq, account, action, discount)`` ordered by
+    policy key, then arrival order.
+
+    Idle agents wait on an event of their own; pushing ``k`` calls wakes at most ``k``
+    of them (waking every idle agent for every call made the agents' idle wake-ups
+    the bulk of a run's events).
+    """
 
     def __init__(self, env: simpy.Environment | None = None) -> None:
         self.heap: list[tuple[float, int, int, int, float]] = []
         self.seq = 0
         self.env = env
-        self._wake: simpy.Event | None = None
+        self.idle: deque[simpy.Event] = deque()
 
-    def wakeup(self) -> simpy.Event:
-        """An event that fires when calls are next pushed (idle agents wait on it)."""
+    def wait(self) -> simpy.Event:
+        """An event that fires when a call is pushed for this (idle) agent, or when the
+        shift ends (:meth:`wake_all`)."""
         assert self.env is not None
-        if self._wake is None or self._wake.triggered:
-            self._wake = self.env.event()
-        return self._wake
+        ev = self.env.event()
+        self.idle.append(ev)
+        return ev
 
-    def _notify(self) -> None:
-        if self._wake is not None and not self._wake.triggered:
-            self._wake.succeed()
+    def wake(self, k: int) -> None:
+        """Wake up to ``k`` idle agents."""
+        idle = self.idle
+        while k > 0 and idle:
+            idle.popleft().succeed()
+            k -= 1
+
+    def wake_all(self) -> None:
+        self.wake(len(self.idle))
 
     def push_many(self, keys: np.ndarray, idx: np.ndarray, action: np.ndarray, discount: np.ndarray) -> None:
         seq0 = self.seq
@@ -73,8 +88,12 @@ class WorkQueue:
         else:
             for it in items:
                 heapq.heappush(self.heap, it)
-        if items:
-            self._notify()
+        self.wake(len(items))
+
+    def push_and_wake(self, item: tuple[float, int, int, int, float]) -> None:
+        """Push one call (a redial that is due) and wake an idle agent for it."""
+        heapq.heappush(self.heap, item)
+        self.wake(1)
 
     def push(self, item: tuple[float, int, int, int, float]) -> None:
         heapq.heappush(self.heap, item)
@@ -114,6 +133,7 @@ class CollectorPool:
         rng: np.random.Generator,
         response: ResponseModel,
         channels: ChannelTable,
+        retry: RetryRule | None = None,
     ) -> None:
         cfg: CollectorsConfig = scenario.collectors
         self.env = env
@@ -133,6 +153,12 @@ class CollectorPool:
             {int(c): response.contact_stress(int(c), float(h)) for c in channels.agent_codes} for h in self.harshness
         ]
         self.contact_effect = response.avoidance
+        self.retry = retry or RetryRule()
+        self.reach_by_hour = [float(x) for x in scenario.portfolio.reach_by_hour]
+        # Third-party channels: who answers (instead of the borrower's contactability).
+        self.third_party = {
+            int(r.code): float(r.cfg.answer_prob or 0.0) for r in channels.channels if r.cfg and r.cfg.third_party
+        }
         self.telephony = scenario.channels.telephony_yuan_per_minute
         self._u = _draws(rng.random)
         self._conn = _draws(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
@@ -178,6 +204,24 @@ class CollectorPool:
         self.refresh_callable()
         for k in range(self.cfg.size):
             self.env.process(self._agent(k))
+        if not self.continuous:
+            self.env.process(self._shift_bell())
+
+    def _shift_bell(self) -> Generator[simpy.Event, Any, None]:
+        """At the end of each day's shift, idle agents stop waiting for calls."""
+        env = self.env
+        while self.active:
+            end = math.floor(env.now + 1e-12) + self.shift_end
+            if env.now >= end:
+                end += 1.0
+            yield env.timeout(end - env.now)
+            self.queue.wake_all()
+
+    def _redial_due(self, item: tuple[float, int, int, int, float]) -> Callable[[simpy.Event], None]:
+        def due(_: simpy.Event) -> None:
+            self.queue.push_and_wake(item)
+
+        return due
 
     def refresh_callable(self) -> None:
         """Recompute which accounts may be called today (the engine calls this once a
@@ -188,8 +232,8 @@ class CollectorPool:
         )
 
     def _agent(self, k: int) -> Generator[simpy.Event, Any, None]:
-        # The hot loop of the model: one pass per call. Everything it touches is bound
-        # to a local name first.
+        # The hot loop of the model: one pass per call attempt. Everything it touches is
+        # bound to a local name first.
         env, st, comp, q, append = self.env, self.state, self.compliance, self.queue, self.log.append
         skill = float(self.skill_mult[k])
         cap = math.inf if self.continuous else self.cfg.max_conversations_per_day
@@ -201,12 +245,16 @@ class CollectorPool:
         unext, conn_next, noans_next = self._u.__next__, self._conn.__next__, self._noans.__next__
         allow, exp, timeout = comp.allow_call, math.exp, env.timeout
         heap, heappop = q.heap, heapq.heappop
+        reach, third_party = self.reach_by_hour, self.third_party
+        flat_reach = all(x == 1.0 for x in reach)
         # Rule limits for the fast path (inf / -inf for a rule that is not active).
         max_conn, max_unans, max_week, cooldown = comp.limits
         window_ok = self.window_ok
         ws, we = comp.cfg.window_start_hour, comp.cfg.window_end_hour
         _, week, conn_today, unans_today, last_conv = comp.py_counters()
         inc_by_action = self.stress_inc[k]
+        tries_max = self.retry.attempts_per_day
+        gap, last_redial = self.retry.gap_minutes / MIN_PER_DAY, self.retry.last_hour / 24.0
         while self.active:
             day = math.floor(env.now + 1e-12)
             if self.continuous:
@@ -219,19 +267,25 @@ class CollectorPool:
                 return
             convs = 0
             while env.now < end and convs < cap:
+                now = env.now
                 item = heappop(heap) if heap else None
                 if item is None:
                     # Idle: wait for new calls or the end of the shift.
-                    wake = q.wakeup()
-                    yield wake if end == math.inf else env.any_of([wake, timeout(end - env.now)])
+                    yield q.wait()
                     continue
                 i = item[2]
                 pending[i] = 0
                 if not callable_[i]:
                     continue
-                now = env.now
+                action = item[3]
                 s = stress[i] * exp(-decay * (now - stress_t[i]))
-                connected = unext() < contact[i] * exp(-ce * s)
+                hour = (now - day) * 24.0
+                p = third_party.get(action, -1.0)
+                if p < 0.0:
+                    p = contact[i] * exp(-ce * s)
+                if not flat_reach:
+                    p *= reach[int(hour) % 24]
+                connected = unext() < p
                 minutes = conn_next() if connected else noans_next()
                 if now + minutes / MIN_PER_DAY > end:
                     # No time left today for this call: it goes back to the queue.
@@ -240,29 +294,43 @@ class CollectorPool:
                     break
                 if not window_ok and not comp.window_allows(i, now, ws <= hour_of(now) < we):
                     continue
-                if (
-                    conn_today[i] >= max_conn
-                    or unans_today[i] >= max_unans
-                    or week[i] >= max_week
-                    or now - last_conv[i] < cooldown
-                ) and not allow(i, now):
-                    continue
-                action = item[3]
-                # Count the attempt for the contact rules (today's row of the 7-day
-                # window is looked up each time: a round-the-clock agent spans days).
-                comp.today_py[i] += 1
-                week[i] += 1
+                if action in third_party:
+                    # Another person's number: the borrower's per-number counters do
+                    # not apply, the third-party rule does.
+                    if not comp.third_party_allows(i):
+                        continue
+                else:
+                    if (
+                        conn_today[i] >= max_conn
+                        or unans_today[i] >= max_unans
+                        or week[i] >= max_week
+                        or now - last_conv[i] < cooldown
+                    ) and not allow(i, now):
+                        continue
+                    # Count the attempt for the contact rules (today's row of the 7-day
+                    # window is looked up each time: a round-the-clock agent spans days).
+                    comp.today_py[i] += 1
+                    week[i] += 1
+                    if connected:
+                        conn_today[i] += 1
+                        last_conv[i] = now
+                    else:
+                        unans_today[i] += 1
                 if connected:
-                    conn_today[i] += 1
-                    last_conv[i] = now
                     s += inc_by_action[action] * sens[i]
                     stress[i] = s
                     stress_t[i] = now
                     if s > peak[i]:
                         peak[i] = s
                     convs += 1
-                else:
-                    unans_today[i] += 1
+                elif (
+                    action not in third_party
+                    and comp.today_py[i] < tries_max
+                    and now + gap < min(day + last_redial, end)
+                ):
+                    # Redial later today under the policy's retry rule.
+                    timeout(gap).callbacks.append(self._redial_due(item))
+                    pending[i] = 1
                 append((i, now, action, connected, skill, s, item[4], k, minutes, self._seq))
                 self._seq += 1
                 yield timeout(minutes / MIN_PER_DAY)

@@ -7,7 +7,9 @@ Rules, by the name used in KPIs (``blocked_<rule>`` / ``breaches_<rule>``):
   conversations today;
 - ``unanswered_day``: a call after ``max_unanswered_per_day`` unanswered attempts today;
 - ``attempts_7d``: a call after ``max_attempts_7d`` attempts in the last 7 days;
-- ``cooldown``: a call within ``cooldown_days_after_conversation`` of a conversation.
+- ``cooldown``: a call within ``cooldown_days_after_conversation`` of a conversation;
+- ``third_party``: a call to someone other than the borrower (a relative, a colleague)
+  where ``third_party_contact`` is false.
 
 With ``enforce`` the first broken rule blocks the request and is counted; without it
 the contact goes ahead and every rule it breaks is counted as a breach.
@@ -22,7 +24,7 @@ import numpy as np
 from collectsim.scenario_types import ComplianceConfig
 from collectsim.shared import shared
 
-RULES = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown")
+RULES = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown", "third_party")
 
 
 def hour_of(t: Any) -> Any:
@@ -115,6 +117,14 @@ class Compliance:
             return True
         self.counts["window"] += 1
         self.by_account[0, i] += 1
+        return not self.enforce
+
+    def third_party_allows(self, i: int) -> bool:
+        """Count a third-party call where the preset forbids them; whether it may go ahead."""
+        if self.cfg.third_party_contact:
+            return True
+        self.counts["third_party"] += 1
+        self.by_account[5, i] += 1
         return not self.enforce
 
     def _build_scalar_checks(self) -> None:

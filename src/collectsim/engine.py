@@ -36,17 +36,21 @@ from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.behaviour.response import Borrowers, Contacts, ResponseModel
 from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
-from collectsim.compliance import Compliance
+from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import mean_of
 from collectsim.legal import LegalPipeline, court_fee
 from collectsim.metrics import Capacity, RunResult, compute_result
-from collectsim.policies.base import AccountView, Policy, Requests
+from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
 from collectsim.portfolio import build_portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario_types import Scenario
 from collectsim.state import OPEN, AccountState
 
 Progress = Callable[[int, int, int], None]
+
+#: The stress factor on a borrower's own repayment is handed to the behaviour model
+#: again when it has moved by more than this since (a day-by-day step function).
+FACTOR_STEP = 0.02
 
 
 class Plugins(NamedTuple):
@@ -92,7 +96,17 @@ class Simulation:
         self.record_events = record_events
         self.event_log: list[dict[str, np.ndarray]] = []
         self.series: dict[str, list[float]] = {
-            k: [] for k in ("day", "collected_cum", "outstanding", "open_accounts", "stress_mean", "backlog")
+            k: []
+            for k in (
+                "day",
+                "collected_cum",
+                "outstanding",
+                "open_accounts",
+                "stress_mean",
+                "backlog",
+                "busy_minutes",
+                "available_minutes",
+            )
         }
 
     # ------------------------------------------------------------------ run
@@ -108,7 +122,11 @@ class Simulation:
         self.policy.start(pf, self.streams)
         self.env = env = simpy.Environment()
         self.comp = Compliance(sc.compliance, pf.n)
-        self.pool = CollectorPool(env, sc, st, self.comp, self.streams["collectors"], self.response, self.channels)
+        self.retry: RetryRule = getattr(self.policy, "retry", RetryRule())
+        self.pool = CollectorPool(
+            env, sc, st, self.comp, self.streams["collectors"], self.response, self.channels, self.retry
+        )
+        self.reach_by_hour = np.asarray(sc.portfolio.reach_by_hour, dtype=float)
         self.pool.keep_shift_log = self.record_events
         self.legal = LegalPipeline(env, sc.channels.lawsuit, self.streams["legal"], self._on_filed, self._on_judgment)
         self.rng_contact = self.streams["contacts"]
@@ -116,6 +134,13 @@ class Simulation:
         self._next_entry = 0
         self._entry_day = np.floor(pf.entry_time).astype(np.int64)
         self._all_measured = bool(pf.measured.all())
+        # Measured entries are a contiguous run of the (sorted) entries: the run's days
+        # go on until they have all entered and left in-house treatment.
+        self._measured_end = int(np.flatnonzero(pf.measured)[-1]) + 1 if pf.measured.any() else 0
+        self._on_duty = False
+        self._set_factor = getattr(self.behaviour, "set_willingness_factor", None)
+        self._factor = np.ones(pf.n)  # the stress factor the behaviour model last got
+        self._busy_before = 0.0
         self.days_run = 0
         # The portfolio is built and long-lived: keep the garbage collector off it.
         gc.collect()
@@ -162,7 +187,8 @@ class Simulation:
             self.days_run = d + 1
             if self.progress is not None:
                 self.progress(d, last_day, int((st.status == OPEN).sum()))
-            if self._next_entry >= pf.n and not ((st.status == OPEN) & ~st.in_legal).any():
+            k = self._measured_end
+            if self._next_entry >= k and not ((st.status[:k] == OPEN) & ~st.in_legal[:k] & pf.measured[:k]).any():
                 break
         self.pool.active = False
         # Legal tail: only court outcomes arrive now.
@@ -203,7 +229,8 @@ class Simulation:
         st.failed_streak[req.idx[np.isin(req.action, [int(Action.LEGAL_WARNING), int(Action.LAWSUIT)])]] = 0
         self._execute(req, view, d)
         # The team is on duty (and paid) on every day that starts with calls to make.
-        if self.pool.queue and st.pending_call.any():
+        self._on_duty = bool(self.pool.queue) and bool(st.pending_call.any())
+        if self._on_duty:
             self.pool.duty_days += 1
         self.pool.refresh_callable()
 
@@ -292,14 +319,27 @@ class Simulation:
         if is_call:
             s_now = st.stress_at(idx, t)
             c_eff = pf.contactability[idx] * np.exp(-self.response.avoidance * s_now)
+            c_eff = c_eff * self.reach_by_hour[int(hour_of(t)) % 24]
             connected = self.rng_contact.random(idx.size) < c_eff
             comp.record_attempts(idx, t, connected)
             st.voice_attempts[idx] += 1
+            self._redial(idx[~connected], code, t, view)
         else:
             connected = np.ones(idx.size, dtype=bool)
         inc = np.where(connected, self.response.contact_stress(code, 1.0) * pf.sensitivity[idx], 0.0)
         s = st.add_stress(idx, np.full(idx.size, t), inc)
         self._events.append(_event(idx, np.full(idx.size, t), code, connected, s, self.pool.sequence(idx.size)))
+
+    def _redial(self, idx: np.ndarray, code: int, t: float, view: AccountView) -> None:
+        """Dialler numbers that did not answer are tried again later the same day, under
+        the policy's retry rule (attempts per day, gap, last hour)."""
+        rule, day = self.retry, math.floor(t + 1e-12)
+        ready = t + rule.gap_minutes / 1440.0
+        if idx.size == 0 or ready >= day + rule.last_hour / 24.0:
+            return
+        again = idx[self.comp.attempts_today[idx] < rule.attempts_per_day]
+        if again.size:
+            self.env.process(self._send_at(ready, again, code, view))
 
     def borrowers(self, idx: np.ndarray, t: np.ndarray | float, stress: np.ndarray) -> Borrowers:
         """The read-only view of accounts ``idx`` at times ``t`` a response model gets."""
@@ -342,6 +382,7 @@ class Simulation:
         accrue = open_idx[~st.plan_active[open_idx]]
         st.accrue_interest(accrue, 1.0, sc.portfolio.penalty_multiplier)
         s = st.stress_at(open_idx, float(d + 1))
+        self._stress_on_intensity(open_idx, float(d + 1), s)
         st.stress_sum[open_idx] += s
         st.open_days[open_idx] += 1
         st.distress_days[open_idx[s > sc.stress.distress_threshold]] += 1
@@ -358,6 +399,23 @@ class Simulation:
         ser["open_accounts"].append(float(open_idx.size))
         ser["stress_mean"].append(float(s.mean()) if s.size else 0.0)
         ser["backlog"].append(float(backlog))
+        pool = self.pool
+        ser["busy_minutes"].append(pool.busy_minutes - self._busy_before)
+        self._busy_before = pool.busy_minutes
+        ser["available_minutes"].append(pool.cfg.size * pool.available_minutes if self._on_duty else 0.0)
+
+    def _stress_on_intensity(self, idx: np.ndarray, t: float, stress: np.ndarray) -> None:
+        """While stress lasts it lowers the borrower's own repayment: hand the behaviour
+        model the response model's willingness factor, day by day, where it moved by more
+        than ``FACTOR_STEP`` since it was last handed over."""
+        if self._set_factor is None or idx.size == 0:
+            return
+        f = self.response.willingness_factor(stress)
+        moved = np.abs(f - self._factor[idx]) > FACTOR_STEP
+        if moved.any():
+            upd = idx[moved]
+            self._factor[upd] = f[moved]
+            self._set_factor(upd, t, f[moved])
 
     def _collect_events(self) -> dict[str, np.ndarray]:
         parts = self._events + [self.pool.take_log()]
@@ -389,11 +447,18 @@ class Simulation:
         # Counters for collector calls (automated contacts were counted when sent).
         ci = idx[is_agent]
         if ci.size:
-            st.attempts[ci] += 1
             st.contacts[ci] += 1
-            st.conversations[ci[connected[is_agent]]] += 1
             st.count_action(ci, action[is_agent], int(t[0]))
-        att = ch.is_call[action]
+        # Attempts on the borrower's own number (a third party is someone else).
+        own = is_agent & ~ch.third_party[action]
+        oi = idx[own]
+        if oi.size:
+            st.attempts[oi] += 1
+            rpc = oi[connected[own]]
+            first = rpc[st.conversations[rpc] == 0]
+            st.attempts_to_rpc[first] = st.attempts[first]
+            st.conversations[rpc] += 1
+        att = ch.is_call[action] & ~ch.third_party[action]
         st.failed_streak[idx[att & connected]] = 0
         st.failed_streak[idx[att & ~connected]] += 1
         contacts = Contacts(idx, t, action, connected, ev["skill"], ev["harshness"], ev["discount"])

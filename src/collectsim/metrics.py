@@ -38,7 +38,9 @@ class Capacity:
 DIRECTIONS: dict[str, int] = {
     "collected_total": 1,
     "recovery_rate": 1,
+    "collected_30d_rate": 1,
     "net_recovery": 1,
+    "breach_cost": -1,
     "cost_total": -1,
     "cost_to_collect": -1,
     "cure_rate": 1,
@@ -107,8 +109,9 @@ def account_kpis(
     costs = {f"cost_{c}": float(st.cost[c][mask].sum()) for c in st.cost}
     reg = sc.compliance
     costs["cost_regulatory"] += float(st.complaints[mask].sum()) * reg.cost_per_complaint_yuan
-    if not reg.enforce:
-        costs["cost_regulatory"] += float(rules.by_account[:, mask].sum()) * reg.cost_per_breach_yuan
+    # The assumed price of a rule breach is reported beside net recovery (breach_cost),
+    # never folded into it: it is an assumption, not money that moved.
+    breach_cost = 0.0 if reg.enforce else float(rules.by_account[:, mask].sum()) * reg.cost_per_breach_yuan
     costs["cost_collectors"] = float(alloc["collectors"][mask].sum())
     costs["cost_training"] = float(alloc["training"][mask].sum())
     cost_total = sum(costs.values())
@@ -117,6 +120,8 @@ def account_kpis(
     m2 = life >= 30.0
     m3 = life >= 60.0
     wo = st.status[mask] == WRITTEN_OFF
+    reached = st.attempts_to_rpc[mask]
+    reached = reached[reached > 0]  # collector attempts up to the first conversation
     k.update(
         exposure_total=exposure,
         owed_total=owed,
@@ -124,9 +129,12 @@ def account_kpis(
         # Share of what was owed (balance at entry plus interest and penalties accrued)
         # that was collected: always in [0, 1].
         recovery_rate=_ratio(collected, owed),
+        # Share of the balance at entry collected within 30 days of entry.
+        collected_30d_rate=_ratio(float(st.collected_30d[mask].sum()), exposure),
         **costs,
         cost_total=cost_total,
         net_recovery=collected - cost_total,
+        breach_cost=breach_cost,
         cost_to_collect=_ratio(cost_total, collected),
         discounts_total=float(st.discount[mask].sum()),
         written_off_total=float(st.written_off[mask].sum()),
@@ -140,6 +148,8 @@ def account_kpis(
         attempts_total=float(st.attempts[mask].sum()),
         voice_attempts_total=float(st.voice_attempts[mask].sum()),
         rpc_rate=_ratio(st.conversations[mask].sum(), st.attempts[mask].sum()),
+        attempts_to_rpc_mean=float(reached.mean()) if reached.size else float("nan"),
+        attempts_to_rpc_5plus_share=float((reached >= 5).mean()) if reached.size else float("nan"),
         ptp_rate=_ratio(st.promises[mask].sum(), st.conversations[mask].sum()),
         ptp_kept_rate=_ratio(st.promises_kept[mask].sum(), st.promises[mask].sum()),
         plans_started=float(st.plans_started[mask].sum()),
@@ -190,12 +200,14 @@ def compute_result(
     kpis = kpis_of(measured)
     arr = {k: np.asarray(v, dtype=float) for k, v in series.items()}
     backlog = arr["backlog"]
+    # Capacity KPIs over the measured window of days (the whole run for a cohort): in
+    # steady state, not in the ramp-up or the run-off after arrivals stop.
+    day = arr["day"] - 1.0
+    w = (day >= pf.window[0]) & (day < pf.window[1])
     kpis.update(
-        collector_utilisation=_ratio(
-            capacity.busy_minutes, capacity.agent_days * capacity.available_minutes_per_agent_day
-        ),
+        collector_utilisation=_ratio(float(arr["busy_minutes"][w].sum()), float(arr["available_minutes"][w].sum())),
         calls_per_agent_day=_ratio(capacity.calls, capacity.agent_days),
-        backlog_mean=float(backlog.mean()) if backlog.size else 0.0,
+        backlog_mean=float(backlog[w].mean()) if w.any() else 0.0,
         backlog_end=float(backlog[-1]) if backlog.size else 0.0,
         open_at_end=float((st.status == OPEN).sum()),
     )

@@ -31,8 +31,10 @@ class Portfolio:
     score : the lender's score, a noisy signal of ``ability * willingness``; higher
         means more likely to repay. Observable by policies.
     segment : index into ``segment_names``.
-    measured : False for accounts that arrived during a stream warm-up (excluded from
-        the KPIs).
+    measured : True for the accounts the KPIs follow: every account of a cohort; in
+        stream mode those entering inside the measured window.
+    window : (first day, end day) of the measured window, the days over which capacity
+        KPIs are taken in stream mode; ``(0, inf)`` for a cohort.
     """
 
     entry_time: np.ndarray
@@ -48,6 +50,7 @@ class Portfolio:
     measured: np.ndarray
     segment_names: list[str]
     hardship_ability_factor: float
+    window: tuple[float, float] = (0.0, float("inf"))
 
     def ability_at(self, idx: np.ndarray, time: np.ndarray | float) -> np.ndarray:
         """Ability of accounts ``idx`` at ``time``: lowered while a hardship shock lasts."""
@@ -99,12 +102,17 @@ def build_portfolio(cfg: PortfolioConfig, streams: RandomStreams) -> Portfolio:
         n = cfg.n_accounts
         entry = np.zeros(n)
         measured = np.ones(n, dtype=bool)
+        window = (0.0, float("inf"))
     else:
-        arr = streams["arrivals"]
-        span = cfg.warmup_days + cfg.arrival_days
-        n = int(arr.poisson(cfg.stream_rate_per_day * span))
-        entry = np.sort(arr.uniform(0.0, span, size=n))
-        measured = entry >= cfg.warmup_days
+        # A Poisson stream conditioned on its count: n arrivals at sorted uniform times
+        # over warm-up, measured window and cool-down (rate n / span per day). Arrivals
+        # go on through the cool-down so that the measured accounts' later days see a
+        # team as loaded as in steady state; only the window's entries are measured.
+        n = cfg.n_accounts
+        span = cfg.warmup_days + cfg.arrival_days + cfg.cooldown_days
+        entry = np.sort(streams["arrivals"].uniform(0.0, span, size=n))
+        window = (float(cfg.warmup_days), float(cfg.warmup_days + cfg.arrival_days))
+        measured = (entry >= window[0]) & (entry < window[1])
     shares = np.array([s.share for s in cfg.segments])
     segment = rng.choice(len(cfg.segments), size=n, p=shares / shares.sum()).astype(np.int16)
     cols = {
@@ -145,4 +153,5 @@ def build_portfolio(cfg: PortfolioConfig, streams: RandomStreams) -> Portfolio:
         measured=measured,
         segment_names=[s.name for s in cfg.segments],
         hardship_ability_factor=cfg.hardship_ability_factor,
+        window=window,
     )

@@ -52,15 +52,18 @@ class SegmentConfig:
 class PortfolioConfig:
     """The delinquent portfolio: size, arrival mode and segments."""
 
-    n_accounts: int
+    n_accounts: int  # accounts in the run (stream: over warm-up, window and cool-down)
     arrival: str  # "cohort" or "stream"
-    stream_rate_per_day: float
     warmup_days: int
     arrival_days: int
+    cooldown_days: int
     penalty_multiplier: float
     hardship_ability_factor: float
     score_auc: float
     segments: list[SegmentConfig]
+    # Multiplies the chance that a call reaches the borrower, by hour of day (24 values
+    # in [0, 1]); all ones: the hour does not matter.
+    reach_by_hour: list[float] = field(default_factory=lambda: [1.0] * 24)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,15 @@ class StressConfig:
     willingness_effect: float
     contactability_effect: float
     complaint_effect: float
+    # While stress lasts, the borrower's own repayment intensity sees willingness
+    # lowered by exp(-intensity_effect * stress); every contact's response strength is
+    # damped by exp(-response_effect * stress); above reactance_threshold a delivered
+    # contact loses reactance_strength * (stress - threshold) of strength, and can turn
+    # negative (pressure backfires). Zero: no such effect.
+    intensity_effect: float = 0.0
+    response_effect: float = 0.0
+    reactance_threshold: float = 0.0
+    reactance_strength: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -110,7 +122,10 @@ class ChannelConfig:
     call from the work queue) or ``letter`` (post, outside the calling-hour rules).
     ``tone`` (``soft`` or ``firm``) shapes a conversation; ``cost_key`` names the
     ``cost_<key>`` KPI the per-contact cost goes to. The built-in channels fix their
-    kind; left empty, tone and cost key take the channel's defaults.
+    kind; left empty, tone and cost key take the channel's defaults. A
+    ``third_party`` channel calls someone the borrower listed (a relative, a
+    colleague), who answers with probability ``answer_prob`` (times the hour's
+    reachability): it is not a conversation with the borrower.
     """
 
     cost_yuan: float
@@ -123,6 +138,8 @@ class ChannelConfig:
     kind: str = ""
     tone: str = ""
     cost_key: str = ""
+    third_party: bool = False
+    answer_prob: float | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +237,7 @@ class ComplianceConfig:
     cooldown_days_after_conversation: float | None
     cost_per_complaint_yuan: float
     cost_per_breach_yuan: float
+    third_party_contact: bool = True  # False: calls to third parties break the rule
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ class AccountState:
         self.balance = pf.principal.copy()
         self.interest = np.zeros(n)
         self.collected = np.zeros(n)
+        self.collected_30d = np.zeros(n)
         self.discount = np.zeros(n)
         self.written_off = np.zeros(n)
         self.sold = np.zeros(n)
@@ -55,6 +56,7 @@ class AccountState:
         self.attempts = np.zeros(n, dtype=np.int32)  # collector call attempts
         self.voice_attempts = np.zeros(n, dtype=np.int32)  # automated voice calls
         self.conversations = np.zeros(n, dtype=np.int32)  # right-party contacts
+        self.attempts_to_rpc = np.zeros(n, dtype=np.int32)  # collector attempts up to the first one (0: never)
         self.failed_streak = np.zeros(n, dtype=np.int32)
         self.complaints = np.zeros(n, dtype=np.int32)
         self.contacts = np.zeros(n, dtype=np.int32)  # every contact attempt of any channel
@@ -114,6 +116,10 @@ class AccountState:
         if first.any():
             self.first_payment_time[idx[first]] = t if np.ndim(t) == 0 else np.asarray(t)[first]
         self.collected[idx] += amount
+        # What was paid within 30 days of entering delinquency (the industry's
+        # 30-day collection rate).
+        early = (t - self.pf.entry_time[idx]) < 30.0
+        self.collected_30d[idx] += np.where(early, amount, 0.0)
         self.balance[idx] -= amount
         out = self.outsourced[idx]
         if out.any():
@@ -122,7 +128,10 @@ class AccountState:
         done = self.balance[idx] <= 1e-9 * np.maximum(self.pf.principal[idx], 1.0)
         cured = idx[done]
         if cured.size:
-            self.collected[cured] += self.balance[cured]
+            rest = self.balance[cured]
+            self.collected[cured] += rest
+            tc = t if np.ndim(t) == 0 else np.asarray(t)[done]
+            self.collected_30d[cured] += np.where((tc - self.pf.entry_time[cured]) < 30.0, rest, 0.0)
             self.balance[cured] = 0.0
             # A plan ends complete when the balance is cleared, by instalments or not.
             self.plans_completed[cured[self.plan_active[cured]]] += 1

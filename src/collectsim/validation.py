@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from collectsim.channels import ChannelTable
 from collectsim.distributions import check_dist
 from collectsim.errors import ConfigError
 from collectsim.scenario_types import ChannelConfig, Dist, Scenario
@@ -61,9 +62,9 @@ def validate_scenario(s: Scenario) -> None:
     p = s.portfolio
     _choice("portfolio.arrival", p.arrival, ARRIVAL_MODES)
     _pos("portfolio.n_accounts", p.n_accounts)
-    _pos("portfolio.stream_rate_per_day", p.stream_rate_per_day, allow_zero=p.arrival == "cohort")
     _pos("portfolio.warmup_days", p.warmup_days, allow_zero=True)
     _pos("portfolio.arrival_days", p.arrival_days, allow_zero=p.arrival == "cohort")
+    _pos("portfolio.cooldown_days", p.cooldown_days, allow_zero=True)
     _pos("portfolio.penalty_multiplier", p.penalty_multiplier, allow_zero=True)
     _in("portfolio.hardship_ability_factor", p.hardship_ability_factor, 0.0, 1.0)
     if not (0.5 < p.score_auc < 1.0):
@@ -88,6 +89,12 @@ def validate_scenario(s: Scenario) -> None:
         _dist(f"{k}.stress_sensitivity", seg.stress_sensitivity, low=0.0)
         _in(f"{k}.hardship_prob", seg.hardship_prob, 0.0, 1.0)
         _dist(f"{k}.hardship_days", seg.hardship_days, low=0.0)
+    if len(p.reach_by_hour) != 24:
+        raise ConfigError(
+            f"portfolio.reach_by_hour must list 24 values (hours 00 to 23), got {len(p.reach_by_hour)}"
+        )
+    for h, v in enumerate(p.reach_by_hour):
+        _in(f"portfolio.reach_by_hour.{h}", v, 0.0, 1.0)
     total = sum(seg.share for seg in p.segments)
     if abs(total - 1.0) > 1e-6:
         raise ConfigError(
@@ -97,7 +104,15 @@ def validate_scenario(s: Scenario) -> None:
     st = s.stress
     _pos("stress.half_life_days", st.half_life_days)
     _pos("stress.distress_threshold", st.distress_threshold)
-    for name in ("willingness_effect", "contactability_effect", "complaint_effect"):
+    for name in (
+        "willingness_effect",
+        "contactability_effect",
+        "complaint_effect",
+        "intensity_effect",
+        "response_effect",
+        "reactance_threshold",
+        "reactance_strength",
+    ):
         _pos(f"stress.{name}", getattr(st, name), allow_zero=True)
 
     cv = s.conversation
@@ -119,6 +134,9 @@ def validate_scenario(s: Scenario) -> None:
     ch = s.channels
     for name in ("sms", "voice", "soft_call", "firm_call", "legal_warning"):
         _channel(f"channels.{name}", getattr(ch, name))
+    for name, extra in ch.extra.items():
+        _channel(f"channels.extra.{name}", extra)
+    ChannelTable(ch)  # kinds, tones and third-party settings, each error naming its key
     _pos("channels.voice_lines_per_day", ch.voice_lines_per_day, allow_zero=True)
     _pos("channels.telephony_yuan_per_minute", ch.telephony_yuan_per_minute, allow_zero=True)
     _in("channels.outsourcing_commission", ch.outsourcing_commission, 0.0, 1.0)

@@ -57,6 +57,11 @@ class BehaviourModel(Protocol):
     def close(self, idx: np.ndarray) -> None:
         """The accounts left the book (paid by other means, sold, written off)."""
 
+    def set_willingness_factor(self, idx: np.ndarray, time: float, factor: np.ndarray) -> None:
+        """From ``time`` (already advanced to) on, the borrowers' own repayment sees
+        their willingness times ``factor`` (stress lowers it while it lasts). Optional:
+        a model without this method ignores stress in its own intensity."""
+
 
 def params_from(params: dict[str, Any], key: str, names: tuple[str, ...]) -> dict[str, float]:
     """Pick the named numeric parameters, naming a missing or unknown one."""

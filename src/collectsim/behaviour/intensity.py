@@ -118,6 +118,7 @@ class SelfExcitingIntensity:
         self._hard_ends = portfolio.hardship_end[self._hard_order]
         self._hard_ptr = 0
         self.lam, self.floor = self.initial_state(portfolio)
+        self.factor = np.ones(n)  # stress factor on willingness in the floor
         self.t = portfolio.entry_time.copy()
         self.next_t = np.full(n, np.inf)
         all_idx = np.arange(n)
@@ -175,7 +176,7 @@ class SelfExcitingIntensity:
             open_ = self.next_t[sidx] < np.inf
             lam_b = self._lam_at(sidx, tb)
             self.in_hardship[sidx] = False
-            self.floor[sidx] = self._floor(self.pf.ability[sidx], self.pf.willingness[sidx])
+            self.floor[sidx] = self._floor(self.pf.ability[sidx], self.pf.willingness[sidx] * self.factor[sidx])
             self.lam[sidx] = lam_b
             self.t[sidx] = tb
             keep = sidx[open_]
@@ -220,6 +221,25 @@ class SelfExcitingIntensity:
 
     def close(self, idx: np.ndarray) -> None:
         self.next_t[idx] = np.inf
+
+    def set_willingness_factor(self, idx: np.ndarray, time: float, factor: np.ndarray) -> None:
+        """Stress lowers the floor through willingness: the floor becomes that of
+        ``willingness * factor``; the excitation above the floor is kept."""
+        live = self.next_t[idx] < np.inf
+        idx, factor = idx[live], factor[live]
+        if idx.size == 0:
+            return
+        self.factor[idx] = factor
+        t = np.full(idx.size, float(time))
+        lam = self._lam_at(idx, t)
+        old = self.floor[idx]
+        ab = self.pf.ability[idx]
+        ab = np.where(self.in_hardship[idx], ab * self.pf.hardship_ability_factor, ab)
+        new = self._floor(ab, self.pf.willingness[idx] * factor)
+        self.floor[idx] = new
+        self.lam[idx] = np.maximum(lam - old + new, 0.0)
+        self.t[idx] = t
+        self._redraw(idx)
 
     # ------------------------------------------------------------------ theory
     def compensator(self, idx: np.ndarray, tau: np.ndarray | float) -> np.ndarray:

@@ -149,3 +149,7 @@ class ResponseModel(Protocol):
 
     def instalment_paid(self, idx: np.ndarray, time: float, borrowers: Borrowers) -> np.ndarray:
         """Whether the plan instalments of accounts ``idx``, due at ``time``, are paid."""
+
+    def willingness_factor(self, stress: np.ndarray) -> np.ndarray:
+        """The factor (in (0, 1]) that stress puts on the borrower's willingness in
+        their own repayment intensity; all ones for no such effect."""

@@ -57,6 +57,7 @@ class RollRate:
         n = portfolio.n
         self.month = np.zeros(n, dtype=np.int64)
         self.boost = np.zeros(n)
+        self.factor = np.ones(n)  # stress factor on the base hazard
         self.t = portfolio.entry_time.copy()
         self.next_t = np.full(n, np.inf)
         self.open = np.ones(n, dtype=bool)
@@ -64,7 +65,7 @@ class RollRate:
 
     def _hazard(self, idx: np.ndarray) -> np.ndarray:
         b = np.minimum(self.month[idx], self.cure_prob.size - 1)
-        return self.base_hazard[b] + self.boost[idx]
+        return self.base_hazard[b] * self.factor[idx] + self.boost[idx]
 
     def _redraw(self, idx: np.ndarray) -> None:
         if idx.size == 0:
@@ -114,3 +115,13 @@ class RollRate:
     def close(self, idx: np.ndarray) -> None:
         self.open[idx] = False
         self.next_t[idx] = np.inf
+
+    def set_willingness_factor(self, idx: np.ndarray, time: float, factor: np.ndarray) -> None:
+        """Stress scales the month's base cure hazard by ``factor`` while it lasts."""
+        live = self.open[idx]
+        idx, factor = idx[live], factor[live]
+        if idx.size == 0:
+            return
+        self.factor[idx] = factor
+        self.t[idx] = time
+        self._redraw(idx)

@@ -10,6 +10,13 @@ with ``willingness_eff = willingness * exp(-stress.willingness_effect * stress)`
 ``skill`` the collector's skill multiplier (1 without a collector). Stress added at the
 contact is ``stress_increment_c * harshness`` per unit of sensitivity.
 
+While stress lasts it also lowers the borrower's own repayment intensity: the
+behaviour model sees willingness times ``exp(-stress.intensity_effect * stress)``
+(:meth:`StandardResponse.willingness_factor`). A contact's strength is damped by
+``exp(-stress.response_effect * stress)`` for every channel, and above
+``stress.reactance_threshold`` it loses ``stress.reactance_strength * (stress -
+threshold)``: enough pressure makes a contact lower repayment (reactance).
+
 **Complaints.** Each delivered contact draws a complaint with probability
 ``complaint_prob_c * (1 + stress.complaint_effect * stress)``.
 
@@ -87,9 +94,22 @@ class StandardResponse:
 
     def strength(self, contacts: Contacts, borrowers: Borrowers, w_eff: np.ndarray) -> np.ndarray:
         """Response strength of each contact (0 when it did not reach the borrower)."""
-        ch, code = self.ch, contacts.channel
+        ch, code, cfg = self.ch, contacts.channel, self.stress_cfg
         raw = ch.impulse[code] * borrowers.ability ** ch.ability_exp[code] * w_eff ** ch.willingness_exp[code]
-        return np.where(contacts.connected, raw * contacts.skill, 0.0)
+        raw = raw * contacts.skill
+        s = borrowers.stress
+        if cfg.response_effect:
+            # Stress weakens the response to every channel, firm and legal ones included.
+            raw = raw * np.exp(-cfg.response_effect * s)
+        if cfg.reactance_strength:
+            # Reactance: past the threshold more pressure lowers repayment.
+            raw = raw - cfg.reactance_strength * np.maximum(s - cfg.reactance_threshold, 0.0)
+        return np.where(contacts.connected, raw, 0.0)
+
+    def willingness_factor(self, stress: np.ndarray) -> np.ndarray:
+        """The factor stress puts on the willingness in the borrower's own repayment
+        intensity while it lasts: ``exp(-stress.intensity_effect * stress)``."""
+        return np.exp(-self.stress_cfg.intensity_effect * stress)
 
     def respond(self, contacts: Contacts, borrowers: Borrowers) -> Response:
         w_eff = self.willingness_eff(borrowers)
@@ -101,7 +121,9 @@ class StandardResponse:
         )
         complaint = contacts.connected & (self.rng_complaint.random(contacts.idx.size) < p)
         out = Response.none(strength, complaint)
-        conv = np.flatnonzero(self.ch.is_agent[contacts.channel] & contacts.connected)
+        # A conversation needs the borrower on the line (not a third party).
+        code = contacts.channel
+        conv = np.flatnonzero(self.ch.is_agent[code] & ~self.ch.third_party[code] & contacts.connected)
         if conv.size:
             self._converse(conv, contacts, borrowers, w_eff, out)
         return out

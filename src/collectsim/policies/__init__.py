@@ -5,8 +5,8 @@ Built-in configs live in ``conf/policy/``. A policy is either a
 ``decide`` and ``priority`` (see :class:`~collectsim.policies.base.Policy`).
 """
 
-from collectsim.policies.base import AccountView, Policy, Requests
+from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
 from collectsim.policies.champion_challenger import ChampionChallenger
 from collectsim.policies.treatment_path import TreatmentPath
 
-__all__ = ["AccountView", "ChampionChallenger", "Policy", "Requests", "TreatmentPath"]
+__all__ = ["AccountView", "ChampionChallenger", "Policy", "Requests", "RetryRule", "TreatmentPath"]

@@ -33,6 +33,20 @@ class Requests:
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("idx", "action", "discount")))
 
 
+@dataclass(frozen=True)
+class RetryRule:
+    """How a policy redials an unanswered number the same day.
+
+    At most ``attempts_per_day`` attempts per account and day (1: no retry), at least
+    ``gap_minutes`` apart, none scheduled at or after ``last_hour`` (hour of the day).
+    Applies to collector calls and to dialler (automated voice) calls.
+    """
+
+    attempts_per_day: int = 1
+    gap_minutes: float = 60.0
+    last_hour: float = 21.0
+
+
 @dataclass
 class AccountView:
     """What the lender can observe about every account at the start of a day.
@@ -76,7 +90,11 @@ class AccountView:
 
 
 class Policy(Protocol):
-    """A collection policy (a plug-in chosen by ``policy._target_``)."""
+    """A collection policy (a plug-in chosen by ``policy._target_``).
+
+    ``retry`` is the policy's redial rule (:class:`RetryRule`; a class without one
+    gets the default, no retry).
+    """
 
     name: str
 

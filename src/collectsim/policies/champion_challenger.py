@@ -8,7 +8,7 @@ import numpy as np
 
 from collectsim import plugins
 from collectsim.errors import ConfigError
-from collectsim.policies.base import AccountView, Policy, Requests
+from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 
@@ -25,6 +25,8 @@ class ChampionChallenger:
         self.name = f"champion_challenger({champion.name} vs {challenger.name})"
         self.arm_names = [f"champion:{champion.name}", f"challenger:{challenger.name}"]
         self.arms = np.empty(0, dtype=np.int16)
+        # One dialler for both arms: it redials with the champion's rule.
+        self.retry = getattr(champion, "retry", RetryRule())
 
     @classmethod
     def from_config(cls, params: dict[str, Any], key: str, **ctx: Any) -> ChampionChallenger:

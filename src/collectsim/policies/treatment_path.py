@@ -11,7 +11,7 @@ import numpy as np
 from collectsim.actions import TERMINAL
 from collectsim.channels import ChannelTable
 from collectsim.errors import ConfigError
-from collectsim.policies.base import AccountView, Requests
+from collectsim.policies.base import AccountView, Requests, RetryRule
 from collectsim.policies.queue_order import QUEUE_ORDERS
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
@@ -57,6 +57,21 @@ def _keys(node: Any, key: str, allowed: set[str]) -> dict[str, Any]:
     return node
 
 
+def _retry(node: Any, key: str) -> RetryRule:
+    node = _keys(node, key, {"attempts_per_day", "gap_minutes", "last_hour"})
+    default = RetryRule()
+    attempts = _num(node, "attempts_per_day", key, default.attempts_per_day, integer=True)
+    gap = _num(node, "gap_minutes", key, default.gap_minutes)
+    last = _num(node, "last_hour", key, default.last_hour)
+    if attempts < 1:
+        raise ConfigError(f"{key}.attempts_per_day must be >= 1 (1: no retry), got {attempts}")
+    if not np.isfinite(gap) or gap < 0:
+        raise ConfigError(f"{key}.gap_minutes must be >= 0, got {gap:g}")
+    if not 0 <= last <= 24:
+        raise ConfigError(f"{key}.last_hour must be in [0, 24], got {last:g}")
+    return RetryRule(attempts, gap, last)
+
+
 class TreatmentPath:
     """A policy given as stages of scheduled actions (see ``docs/policies.md``).
 
@@ -76,6 +91,7 @@ class TreatmentPath:
         failed_contacts_count: int,
         failed_contacts_action: int | None,
         channels: ChannelTable,
+        retry: RetryRule | None = None,
     ) -> None:
         self.name = name
         self.stages = stages
@@ -85,11 +101,12 @@ class TreatmentPath:
         self.failed_contacts_count = failed_contacts_count
         self.failed_contacts_action = failed_contacts_action
         self.channels = channels
+        self.retry = retry or RetryRule()
 
     @classmethod
     def from_config(cls, params: dict[str, Any], key: str, *, channels: ChannelTable, **_: Any) -> TreatmentPath:
         _action = channels.code
-        node = _keys(params, key, {"name", "stages", "queue_order", "triggers", "description"})
+        node = _keys(params, key, {"name", "stages", "queue_order", "triggers", "retry", "description"})
         name = node.get("name")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{key}.name must be a non-empty string, got {name!r}")
@@ -165,7 +182,8 @@ class TreatmentPath:
             if fc_count < 1:
                 raise ConfigError(f"{key}.triggers.failed_contacts.count must be >= 1, got {fc_count}")
             fc_action = _action(fc.get("action"), f"{key}.triggers.failed_contacts.action")
-        return cls(name, ordered, order, on_bp, fc_count, fc_action, channels)
+        retry = _retry(node.get("retry") or {}, f"{key}.retry")
+        return cls(name, ordered, order, on_bp, fc_count, fc_action, channels, retry)
 
     def start(self, portfolio: Portfolio, streams: RandomStreams) -> None:
         return None
@@ -208,16 +226,17 @@ class TreatmentPath:
 
 
 def dedupe(req: Requests, channels: ChannelTable) -> Requests:
-    """Keep one request per (account, action); one collector call per account (firm
-    tone over soft, then the later channel, then the larger settlement discount); a
-    terminal action alone."""
+    """Keep one request per (account, action); one collector call to the borrower per
+    account (firm tone over soft, then the later channel, then the larger settlement
+    discount) and one to a third party; a terminal action alone."""
     if req.idx.size == 0:
         return req
     act = req.action
     is_call = channels.is_agent[act]
     is_term = np.isin(act, [int(a) for a in TERMINAL])
-    # Group calls under one code so only the best call per account survives.
-    group = np.where(is_call, -1, act)
+    # Group calls under one code so only the best call per account survives (calls to
+    # a third party are a group of their own: another number).
+    group = np.where(is_call, np.where(channels.third_party[act], -2, -1), act)
     # Sort by account, group, then preference (firm first, larger discount first).
     order = np.lexsort((-req.discount, -act, -channels.firm[act].astype(np.int64), group, req.idx))
     idx, group_s = req.idx[order], group[order]
