@@ -47,7 +47,12 @@ def edit(sc: Scenario, **changes: Any) -> Scenario:
 def quiet(sc: Scenario, n_segments: int = 3) -> dict[str, Any]:
     """Changes that make every borrower reachable, never stressed out of reach and
     never promising or disclosing hardship."""
-    ch: dict[str, Any] = {"behaviour": NEVER_PAYS, "stress__contactability_effect": 0.0, "conversation__ptp_base": 0.0}
+    ch: dict[str, Any] = {
+        "behaviour": NEVER_PAYS,
+        "stress__contactability_effect": 0.0,
+        "conversation__ptp_base": 0.0,
+        "portfolio__reach_by_hour": [1.0] * 24,
+    }
     for i in range(n_segments):
         ch[f"portfolio__segments__{i}__contactability"] = {"kind": "constant", "value": 1.0}
         ch[f"portfolio__segments__{i}__hardship_prob"] = 0.0
@@ -84,8 +89,8 @@ def test_one_collector_works_an_exact_day() -> None:
     sim.run()
     day0 = [e for e in sim.event_log if e["idx"].size and np.floor(e["time"][0]) == 0]
     calls = np.concatenate([e["time"][np.isin(e["action"], [int(Action.SOFT_CALL)])] for e in day0])
-    # Shift 09:00-18:00 less a 60-minute break = 480 minutes of 4-minute calls, but the
-    # agent stops at 90 conversations a day.
+    # Shift 09:00-21:00 less 120 minutes of breaks = 600 minutes of 4-minute calls, but
+    # the agent stops at 90 conversations a day.
     assert calls.size == 90
     np.testing.assert_allclose(calls, 9.0 / 24 + np.arange(90) * 4.0 / 1440, rtol=0, atol=1e-12)
     # FIFO by request order: accounts 0..89 on day 0, the 110 others carried to day 1.
