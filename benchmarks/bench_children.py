@@ -27,17 +27,17 @@ def log(msg: str) -> None:
 
 
 def overrides_for(n: int, policy: str = POLICY, seed: int = SEED) -> list[str]:
-    """Scale the capacities with the portfolio: 1 agent per 1,000 accounts, 3 lawyers and
-    50,000 dialler lines per 20,000 accounts (the defaults are for 20,000)."""
+    """Scale the capacities with the portfolio as the defaults have them for 40,000
+    accounts: 4 agents (1 per 10,000), 3 lawyers and 50,000 dialler lines."""
     return [
         f"policy={policy}",
         f"seed={seed}",
         "replications=1",
         f"simulation.horizon_days={HORIZON_DAYS}",
         f"portfolio.n_accounts={n}",
-        f"collectors.size={max(1, n // 1000)}",
-        f"channels.lawsuit.team_size={max(1, 3 * n // 20_000)}",
-        f"channels.voice_lines_per_day={max(1, 50_000 * n // 20_000)}",
+        f"collectors.size={max(1, round(n / 10_000))}",
+        f"channels.lawsuit.team_size={max(1, 3 * n // 40_000)}",
+        f"channels.voice_lines_per_day={max(1, 50_000 * n // 40_000)}",
     ]
 
 

@@ -104,13 +104,15 @@ def build_portfolio(cfg: PortfolioConfig, streams: RandomStreams) -> Portfolio:
         measured = np.ones(n, dtype=bool)
         window = (0.0, float("inf"))
     else:
-        # A Poisson stream conditioned on its count: n arrivals at sorted uniform times
-        # over warm-up, measured window and cool-down (rate n / span per day). Arrivals
-        # go on through the cool-down so that the measured accounts' later days see a
-        # team as loaded as in steady state; only the window's entries are measured.
+        # A Poisson stream conditioned on its count: n arrivals spread uniformly over
+        # warm-up, measured window and cool-down (rate n / span per day). An account
+        # becomes delinquent when a day starts (the due date has passed), so entry days
+        # are whole. Arrivals go on through the cool-down so that the measured accounts'
+        # later days see a team as loaded as in steady state; only the window's entries
+        # are measured.
         n = cfg.n_accounts
         span = cfg.warmup_days + cfg.arrival_days + cfg.cooldown_days
-        entry = np.sort(streams["arrivals"].uniform(0.0, span, size=n))
+        entry = np.sort(np.floor(streams["arrivals"].uniform(0.0, span, size=n)))
         window = (float(cfg.warmup_days), float(cfg.warmup_days + cfg.arrival_days))
         measured = (entry >= window[0]) & (entry < window[1])
     shares = np.array([s.share for s in cfg.segments])
