@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -333,6 +334,11 @@ def slurm() -> Iterator[Slurm]:
         shutil.rmtree(state, ignore_errors=True)
 
 
+def _array_tasks(sweep: Path) -> set[str]:
+    """Slurm ids (``<array>_<index>``) of the array tasks submitit ran for a sweep."""
+    return {d.name for d in (sweep / ".submitit").iterdir() if re.fullmatch(r"\d+_\d+", d.name)}
+
+
 def _array_states(slurm: Slurm) -> dict[str, str]:
     """``{array task id: state}`` of every job in Slurm's accounting."""
     out = slurm.run("sacct", "-X", "-n", "-P", "-o", "JobID,State")
@@ -353,7 +359,7 @@ def test_slurm_matches_joblib_with_accounting(slurm: Slurm, joblib_sweep: dict, 
     assert_same_results(sweep, joblib_sweep, "slurm")
     # submitit polls sacct; with the cluster's accounting on it has nothing to warn about.
     assert "sacct error" not in proc.stdout + proc.stderr
-    tasks = {d.name for d in (sweep / ".submitit").iterdir() if "_" in d.name}
+    tasks = _array_tasks(sweep)
     states = _array_states(slurm)
     assert len(tasks) == 4 and all(states[t] == "COMPLETED" for t in tasks), (tasks, states)
 
@@ -413,7 +419,7 @@ def test_slurm_resume_after_scancel_runs_only_the_missing_cells(
         while len(list(sweep.glob("*/job.json"))) < 1:
             assert proc.poll() is None and time.monotonic() < deadline, "no job finished"
             time.sleep(0.2)
-        (array,) = {d.name.split("_")[0] for d in (sweep / ".submitit").iterdir() if "_" in d.name}
+        (array,) = {t.split("_")[0] for t in _array_tasks(sweep)}
         slurm.run("scancel", array)
         out, err = proc.communicate(timeout=SWEEP_TIMEOUT_S)
     finally:
