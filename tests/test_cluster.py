@@ -180,9 +180,7 @@ def ray_head() -> Iterator[RayHead]:
     )
     try:
         deadline = time.monotonic() + 120
-        while not (
-            _http_ok(f"http://127.0.0.1:{head.dashboard_port}/api/version") and _port_open(head.client_port)
-        ):
+        while not (_http_ok(f"http://127.0.0.1:{head.dashboard_port}/api/version") and _port_open(head.client_port)):
             if head.proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("the Ray head did not start:\n" + (temp_dir / "ray-start.log").read_text()[-3000:])
             time.sleep(0.5)
@@ -218,7 +216,9 @@ def _kill_a_worker_mid_job(head: RayHead, sweep: Path, sweep_proc: subprocess.Po
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and sweep_proc.poll() is None:
         workers = head.workers_running_a_job()
-        running = [d.parent for d in sweep.glob("*/.hydra/overrides.yaml") if not (d.parent.parent / "job.json").exists()]
+        running = [
+            d.parent for d in sweep.glob("*/.hydra/overrides.yaml") if not (d.parent.parent / "job.json").exists()
+        ]
         # Kill only when each busy worker has started its job (its .hydra/ is written), so
         # the killed job is one of `running`.
         if workers and len(workers) == len(running):
