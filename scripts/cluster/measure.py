@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{'yes' if same else 'NO'} |"
         )
         print(rows[-1], file=sys.stderr, flush=True)
-    print(f"\n{len(CELLS)} sweep lists, {a.replications} replications, {a.accounts} accounts, {a.slots} slots\n")
+    print(f"\n{' x '.join(CELLS)}, {a.replications} replications, {a.accounts} accounts, {a.slots} slots\n")
     print("| launcher | jobs | wall (s) | job time (s) | overhead per job (core-s) | same files as first |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     print("\n".join(rows))
