@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-slow lint bench clean
+.PHONY: run test test-slow test-cluster lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,tune,sensitivity,slurm,ray]'
 	$(BIN)/python -m pytest -q -m slow
+
+# Sweeps on a real Ray head and a single-node Slurm started on this machine (needs root:
+# installs Debian's slurm-wlm, slurmdbd, munge and mariadb-server when missing). The
+# tests start and stop every daemon themselves; see docs/scaling.md.
+test-cluster: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,slurm,ray]'
+	bash scripts/cluster/slurm.sh install
+	$(BIN)/python -m pytest -q -m cluster tests/test_cluster.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
