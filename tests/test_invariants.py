@@ -20,7 +20,15 @@ from collectsim.engine import Simulation
 from collectsim.metrics import COST_KPIS
 from collectsim.scenario import Scenario, scenario_to_dict
 
-POLICIES = ["do_nothing", "soft_first", "early_escalation", "staged", "score_prioritized", "champion_challenger"]
+POLICIES = [
+    "do_nothing",
+    "soft_first",
+    "early_escalation",
+    "staged",
+    "score_prioritized",
+    "champion_challenger",
+    "pressure",
+]
 PRESETS = ["china_2025", "reg_f", "none"]
 RATES = [
     "recovery_rate",
@@ -40,8 +48,12 @@ CALL_KINDS = (int(Action.VOICE), int(Action.SOFT_CALL), int(Action.FIRM_CALL))
 
 
 @cache
-def _base(policy: str, preset: str, portfolio: str) -> dict[str, Any]:
-    return scenario_to_dict(load_scenario([f"policy={policy}", f"compliance={preset}", f"portfolio={portfolio}"]))
+def _base(policy: str, preset: str, portfolio: str, arrival: str = "stream") -> dict[str, Any]:
+    return scenario_to_dict(
+        load_scenario(
+            [f"policy={policy}", f"compliance={preset}", f"portfolio={portfolio}", f"portfolio.arrival={arrival}"]
+        )
+    )
 
 
 @st.composite
@@ -51,9 +63,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             draw(st.sampled_from(POLICIES)),
             draw(st.sampled_from(PRESETS)),
             draw(st.sampled_from(["default", "strategic", "hardship"])),
+            draw(st.sampled_from(["stream", "cohort"])),
         )
     )
     d["portfolio"]["n_accounts"] = draw(st.integers(5, 120))
+    if d["portfolio"]["arrival"] == "stream":
+        d["portfolio"]["warmup_days"] = draw(st.integers(0, 10))
+        d["portfolio"]["arrival_days"] = draw(st.integers(1, 20))
+        d["portfolio"]["cooldown_days"] = draw(st.integers(0, 10))
     d["simulation"]["seed"] = draw(st.integers(0, 10_000))
     d["simulation"]["horizon_days"] = draw(st.integers(20, 180))
     d["simulation"]["legal_tail_days"] = draw(st.integers(0, 400))
@@ -82,8 +99,11 @@ def _events(sim: Simulation) -> dict[str, np.ndarray]:
 
 
 def recount_breaches(sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, int]:
-    """Rules broken by each logged contact, recounted from the event log alone."""
+    """Rules broken by each logged contact of a measured account (the KPIs describe
+    those), recounted from the event log alone."""
     cfg = sim.sc.compliance
+    third_party = sim.channels.codes["third_party_call"]
+    measured = sim.pf.measured
     counts = defaultdict(int)
     per_day: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])  # (acct, day) -> [connected, unanswered]
     attempts_by_day: dict[tuple[int, int], int] = defaultdict(int)
@@ -91,6 +111,13 @@ def recount_breaches(sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, in
     for i, t, kind, conn in zip(
         ev["idx"].tolist(), ev["time"].tolist(), ev["action"].tolist(), ev["connected"].tolist()
     ):
+        if not measured[i]:
+            continue
+        if kind == third_party:
+            hour = round((t % 1.0) * 24, 9)
+            counts["window"] += int(hour < cfg.window_start_hour or hour >= cfg.window_end_hour)
+            counts["third_party"] += int(not cfg.third_party_contact)
+            continue
         if kind not in (int(Action.SMS), *CALL_KINDS):
             continue
         hour = round((t % 1.0) * 24, 9)
@@ -149,7 +176,7 @@ def test_invariants(sc: Scenario) -> None:
         counts = recount_breaches(sim, ev)
     else:
         counts = defaultdict(int)
-    rules = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown")
+    rules = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown", "third_party")
     if sc.compliance.enforce:
         # Enforced rules are never broken by a contact that went ahead.
         assert all(counts[r] == 0 for r in rules), dict(counts)
@@ -172,5 +199,5 @@ def test_round_the_clock_team_counts_rules_across_days() -> None:
     assert sim.pool.continuous
     counts = recount_breaches(sim, _events(sim))
     assert counts["attempts_7d"] > 0
-    for rule in ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown"):
+    for rule in ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown", "third_party"):
         assert res.kpis[f"breaches_{rule}"] == counts[rule], rule

@@ -52,9 +52,12 @@ def test_strength_follows_the_channel_formula(standard: tuple[StandardResponse, 
     names = ["sms", "voice", "soft_call", "firm_call", "legal_warning", "soft_call"]
     contacts, borrowers = _step(ch, names, [True, True, True, True, True, False], [0.0, 0.5, 1.0, 2.0, 0.0, 1.0])
     out = model.respond(contacts, borrowers)
-    w_eff = 0.81 * np.exp(-model.stress_cfg.willingness_effect * borrowers.stress)
+    cfg = model.stress_cfg
+    s = borrowers.stress
+    w_eff = 0.81 * np.exp(-cfg.willingness_effect * s)
     code = contacts.channel
     want = ch.impulse[code] * 0.64 ** ch.ability_exp[code] * w_eff ** ch.willingness_exp[code] * 1.2
+    want = want * np.exp(-cfg.response_effect * s) - cfg.reactance_strength * np.maximum(s - cfg.reactance_threshold, 0)
     want[-1] = 0.0  # an unanswered call does nothing
     np.testing.assert_allclose(out.strength, want, rtol=1e-14)
     assert not out.complaint[-1]

@@ -86,8 +86,9 @@ def test_app_push_example_runs_as_a_new_channel(research: Path) -> None:
     sent = sim.st.actions_done[:, code]
     # Every account open on day 1 gets a push that day, so pushes went out ...
     assert sent.sum() >= 1000
-    # ... each costing what the config says, booked under its own cost KPI.
-    assert res.kpis["cost_app_push"] == pytest.approx(0.01 * sent.sum())
+    # ... each costing what the config says, booked under its own cost KPI (which, like
+    # every KPI, covers the measured accounts).
+    assert res.kpis["cost_app_push"] == pytest.approx(0.01 * sent[sim.pf.measured].sum())
     # A push is a delivered contact with an effect: the response model gives every push
     # a positive strength, which the behaviour model receives.
     assert np.all(sim.st.contacts >= sent)
@@ -111,23 +112,26 @@ def test_app_push_reaches_the_response_model_with_its_coefficients(research: Pat
     def spy(contacts, borrowers):  # type: ignore[no-untyped-def]
         out = respond(contacts, borrowers)
         m = contacts.channel == code
-        w_eff = borrowers.willingness[m] * np.exp(-sc.stress.willingness_effect * borrowers.stress[m])
-        seen.append((out.strength[m], borrowers.ability[m], w_eff))
+        seen.append((out.strength[m], borrowers.ability[m], borrowers.willingness[m], borrowers.stress[m]))
         return out
 
     sim.response.respond = spy  # type: ignore[method-assign]
     sim.run()
-    strength, ability, w_eff = (np.concatenate(x) for x in zip(*seen))
+    strength, ability, willingness, stress = (np.concatenate(x) for x in zip(*seen))
     assert strength.size >= 500
-    # impulse * ability**ability_exp * willingness_eff**willingness_exp, from the YAML entry.
-    np.testing.assert_allclose(strength, 0.04 * ability**0.5 * w_eff**1.5, rtol=1e-12)
-    assert np.all(strength > 0)
+    # impulse * ability**ability_exp * willingness_eff**willingness_exp from the YAML
+    # entry, damped by stress (and less reactance above its threshold).
+    cfg = sc.stress
+    w_eff = willingness * np.exp(-cfg.willingness_effect * stress)
+    want = 0.04 * ability**0.5 * w_eff**1.5 * np.exp(-cfg.response_effect * stress)
+    want -= cfg.reactance_strength * np.maximum(stress - cfg.reactance_threshold, 0.0)
+    np.testing.assert_allclose(strength, want, rtol=1e-12)
+    assert np.all(strength[stress < cfg.reactance_threshold] > 0)
 
 
 def test_app_push_with_a_wrong_kind_fails_naming_the_key(research: Path) -> None:
-    sc = load_scenario(
-        ["hydra.searchpath=[file://myconf]", "channels=with_app_push", "channels.extra.app_push.kind=push"]
-    )
     with pytest.raises(ConfigError) as err:
-        Simulation(sc, 0)
+        load_scenario(
+            ["hydra.searchpath=[file://myconf]", "channels=with_app_push", "channels.extra.app_push.kind=push"]
+        )
     assert str(err.value) == ("channels.extra.app_push.kind must be one of message, dialler, agent, letter, got 'push'")

@@ -224,7 +224,10 @@ def roll_rate_checks(scenario: Scenario, replications: int) -> list[Check]:
 
 # --------------------------------------------------------------------------- the suite
 
-_CONSTANT_REACH = [f"portfolio.segments.{i}.contactability={{kind:constant,value:1.0}}" for i in range(3)]
+_CONSTANT_REACH = [
+    *(f"portfolio.segments.{i}.contactability={{kind:constant,value:1.0}}" for i in range(3)),
+    "portfolio.reach_by_hour=[" + ",".join(["1.0"] * 24) + "]",
+]
 _NO_HARDSHIP = [f"portfolio.segments.{i}.hardship_prob=0.0" for i in range(3)]
 
 #: A round-the-clock team that always reaches the borrower, with exponential handle
@@ -244,7 +247,7 @@ MMC_OVERRIDES = [
 #: (servers, calls per minute) with 4-minute mean handle time: loads 0.60, 0.72, 0.90.
 MMC_CASES = [(2, 0.3), (5, 0.9), (3, 0.675)]
 #: No contact at all and no hardship shocks: the behaviour model on its own.
-SILENT_OVERRIDES = ["policy=silent", *_NO_HARDSHIP]
+SILENT_OVERRIDES = ["policy=silent", "portfolio.arrival=cohort", *_NO_HARDSHIP]
 
 
 def all_checks(load: Any, scale: int = 1) -> list[Check]:
@@ -272,6 +275,6 @@ def all_checks(load: Any, scale: int = 1) -> list[Check]:
         [*SILENT_OVERRIDES, f"portfolio.n_accounts={n}", "behaviour.full_payoff_base=0.0", "behaviour.delta11=0.1"]
     )
     out += [repayment_count_check(partial, t, 8) for t in (10, 30)]
-    roll = load(["policy=silent", "behaviour=roll_rate", f"portfolio.n_accounts={4 * n}"])
+    roll = load(["policy=silent", "portfolio.arrival=cohort", "behaviour=roll_rate", f"portfolio.n_accounts={4 * n}"])
     out += roll_rate_checks(roll, 8)
     return out

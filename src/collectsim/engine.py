@@ -32,11 +32,12 @@ import simpy
 
 from collectsim import ledger, plugins
 from collectsim.actions import JUDGMENT, Action
+from collectsim.automated import AutomatedContacts, contact_rows
 from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.behaviour.response import Borrowers, Contacts, ResponseModel
 from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
-from collectsim.compliance import Compliance, hour_of
+from collectsim.compliance import Compliance
 from collectsim.distributions import mean_of
 from collectsim.legal import LegalPipeline, court_fee
 from collectsim.metrics import Capacity, RunResult, compute_result
@@ -126,11 +127,21 @@ class Simulation:
         self.pool = CollectorPool(
             env, sc, st, self.comp, self.streams["collectors"], self.response, self.channels, self.retry
         )
-        self.reach_by_hour = np.asarray(sc.portfolio.reach_by_hour, dtype=float)
+        self.automated = AutomatedContacts(
+            env,
+            st,
+            self.comp,
+            self.response,
+            self.channels,
+            self.streams["contacts"],
+            self.retry,
+            sc.channels.voice_lines_per_day,
+            sc.portfolio.reach_by_hour,
+            self.policy.priority,
+            self.pool.sequence,
+        )
         self.pool.keep_shift_log = self.record_events
         self.legal = LegalPipeline(env, sc.channels.lawsuit, self.streams["legal"], self._on_filed, self._on_judgment)
-        self.rng_contact = self.streams["contacts"]
-        self._events: list[dict[str, np.ndarray]] = []
         self._next_entry = 0
         self._entry_day = np.floor(pf.entry_time).astype(np.int64)
         self._all_measured = bool(pf.measured.all())
@@ -267,8 +278,7 @@ class Simulation:
             m = req.action == row.code
             if m.any():
                 assert row.cfg is not None
-                t = float(d) + row.cfg.hour / 24.0
-                self.env.process(self._send_at(t, req.idx[m], row.code, view))
+                self.automated.send(float(d) + row.cfg.hour / 24.0, req.idx[m], row.code, view)
         m = req.action == int(Action.LAWSUIT)
         if m.any():
             idx = req.idx[m]
@@ -293,66 +303,9 @@ class Simulation:
             st.pending_call[idx] = True
             self.pool.queue.push_many(keys, idx, req.action[m], req.discount[m])
 
-    def _send_at(self, t: float, idx: np.ndarray, code: int, view: AccountView) -> Generator[simpy.Event, Any, None]:
-        """Send automated contacts at their hour, in time order with the agents' calls."""
-        yield self.env.timeout(t - self.env.now)
-        self._automated(idx, code, t, view)
-
-    def _automated(self, idx: np.ndarray, code: int, t: float, view: AccountView) -> None:
-        """Messages, dialler calls and letters, sent at their hour."""
-        st, pf, comp = self.st, self.pf, self.comp
-        row = self.channels.channels[code]
-        assert row.cfg is not None
-        is_call = row.kind == "dialler"
-        if row.kind != "letter":  # letters go by post, not subject to call hours
-            idx = idx[comp.filter(idx, t, is_call=is_call)]
-        lines = self.sc.channels.voice_lines_per_day
-        if is_call and idx.size > lines:
-            # The dialler has limited lines: the policy's queue order decides who is called.
-            order = np.argsort(self.policy.priority(view, idx), kind="stable")
-            idx = np.sort(idx[order[:lines]])
-        if idx.size == 0:
-            return
-        st.count_action(idx, code, int(t))
-        st.contacts[idx] += 1
-        st.cost[row.cost_key][idx] += row.cfg.cost_yuan
-        if is_call:
-            s_now = st.stress_at(idx, t)
-            c_eff = pf.contactability[idx] * np.exp(-self.response.avoidance * s_now)
-            c_eff = c_eff * self.reach_by_hour[int(hour_of(t)) % 24]
-            connected = self.rng_contact.random(idx.size) < c_eff
-            comp.record_attempts(idx, t, connected)
-            st.voice_attempts[idx] += 1
-            self._redial(idx[~connected], code, t, view)
-        else:
-            connected = np.ones(idx.size, dtype=bool)
-        inc = np.where(connected, self.response.contact_stress(code, 1.0) * pf.sensitivity[idx], 0.0)
-        s = st.add_stress(idx, np.full(idx.size, t), inc)
-        self._events.append(_event(idx, np.full(idx.size, t), code, connected, s, self.pool.sequence(idx.size)))
-
-    def _redial(self, idx: np.ndarray, code: int, t: float, view: AccountView) -> None:
-        """Dialler numbers that did not answer are tried again later the same day, under
-        the policy's retry rule (attempts per day, gap, last hour)."""
-        rule, day = self.retry, math.floor(t + 1e-12)
-        ready = t + rule.gap_minutes / 1440.0
-        if idx.size == 0 or ready >= day + rule.last_hour / 24.0:
-            return
-        again = idx[self.comp.attempts_today[idx] < rule.attempts_per_day]
-        if again.size:
-            self.env.process(self._send_at(ready, again, code, view))
-
     def borrowers(self, idx: np.ndarray, t: np.ndarray | float, stress: np.ndarray) -> Borrowers:
         """The read-only view of accounts ``idx`` at times ``t`` a response model gets."""
-        st, pf = self.st, self.pf
-        return Borrowers(
-            ability=pf.ability_at(idx, t),
-            willingness=pf.willingness[idx],
-            sensitivity=pf.sensitivity[idx],
-            stress=stress,
-            in_hardship=t < pf.hardship_end[idx],
-            can_commit=~st.plan_active[idx] & (st.promise_due[idx] == np.inf),
-            balance=st.balance[idx],
-        )
+        return ledger.borrower_view(self.st, idx, t, stress)
 
     def _promises_due(self, t: float) -> None:
         st = self.st
@@ -418,8 +371,7 @@ class Simulation:
             self._set_factor(upd, t, f[moved])
 
     def _collect_events(self) -> dict[str, np.ndarray]:
-        parts = self._events + [self.pool.take_log()]
-        self._events = []
+        parts = [*self.automated.take_log(), self.pool.take_log()]
         ev = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         # Contacts in the order they happened (automated batches and agents' calls interleave).
         order = np.argsort(ev["seq"], kind="stable")
@@ -491,7 +443,7 @@ class Simulation:
         contacts = Contacts(idx, tt, np.array([code]), yes, one, one, np.zeros(1))
         self._respond(contacts, self.borrowers(idx, tt, s))
         if self.record_events:
-            self.event_log.append(_event(idx, tt, code, yes, s, self.pool.sequence(1)))
+            self.event_log.append(contact_rows(idx, tt, code, yes, s, self.pool.sequence(1)))
 
     def _on_judgment(self, i: int, t: float) -> None:
         st, law = self.st, self.sc.channels.lawsuit
@@ -510,7 +462,7 @@ class Simulation:
             st.write_off(idx, t)
         if self.record_events:
             self.event_log.append(
-                _event(
+                contact_rows(
                     idx,
                     np.array([t]),
                     JUDGMENT,
@@ -519,26 +471,6 @@ class Simulation:
                     self.pool.sequence(1),
                 )
             )
-
-
-def _event(
-    idx: np.ndarray, time: np.ndarray, kind: int, connected: np.ndarray, stress: np.ndarray, seq: np.ndarray
-) -> dict[str, np.ndarray]:
-    """An event-log batch for contacts not made by an agent (agent -1, no minutes)."""
-    n = idx.size
-    return {
-        "idx": idx,
-        "time": time,
-        "action": np.full(n, kind),
-        "connected": connected,
-        "skill": np.ones(n),
-        "harshness": np.ones(n),
-        "stress": stress,
-        "discount": np.zeros(n),
-        "agent": np.full(n, -1),
-        "minutes": np.zeros(n),
-        "seq": seq,
-    }
 
 
 def run(scenario: Scenario, replication: int = 0, *, progress: Progress | None = None) -> RunResult:

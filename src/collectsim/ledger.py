@@ -1,5 +1,5 @@
-"""Posting to the account state: repayments, what a response model decided, promises
-and plan instalments that fall due.
+"""Reading and posting the account state: the borrower view a response model gets,
+repayments, what a response model decided, promises and plan instalments that fall due.
 
 Plain functions over explicit arguments (the account state, the behaviour model, the
 arrays of one step); the engine decides *when* they run and asks the response model
@@ -26,6 +26,21 @@ def ranks_within(idx: np.ndarray) -> np.ndarray:
     r = np.empty(idx.size, dtype=np.int64)
     r[order] = np.arange(s.size) - group_start
     return r
+
+
+def borrower_view(st: AccountState, idx: np.ndarray, t: np.ndarray | float, stress: np.ndarray) -> Borrowers:
+    """The read-only view of accounts ``idx`` at times ``t`` that a response model gets
+    (``stress``: their stress at those times)."""
+    pf = st.pf
+    return Borrowers(
+        ability=pf.ability_at(idx, t),
+        willingness=pf.willingness[idx],
+        sensitivity=pf.sensitivity[idx],
+        stress=stress,
+        in_hardship=t < pf.hardship_end[idx],
+        can_commit=~st.plan_active[idx] & (st.promise_due[idx] == np.inf),
+        balance=st.balance[idx],
+    )
 
 
 def apply_repayments(st: AccountState, reps: Repayments) -> None:

@@ -90,11 +90,9 @@ def validate_scenario(s: Scenario) -> None:
         _in(f"{k}.hardship_prob", seg.hardship_prob, 0.0, 1.0)
         _dist(f"{k}.hardship_days", seg.hardship_days, low=0.0)
     if len(p.reach_by_hour) != 24:
-        raise ConfigError(
-            f"portfolio.reach_by_hour must list 24 values (hours 00 to 23), got {len(p.reach_by_hour)}"
-        )
-    for h, v in enumerate(p.reach_by_hour):
-        _in(f"portfolio.reach_by_hour.{h}", v, 0.0, 1.0)
+        raise ConfigError(f"portfolio.reach_by_hour must list 24 values (hours 00 to 23), got {len(p.reach_by_hour)}")
+    for h, reach in enumerate(p.reach_by_hour):
+        _in(f"portfolio.reach_by_hour.{h}", reach, 0.0, 1.0)
     total = sum(seg.share for seg in p.segments)
     if abs(total - 1.0) > 1e-6:
         raise ConfigError(
