@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-slow lint bench clean
+.PHONY: run publish test test-slow lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/collectsim experiment=soft_vs_escalation
+	$(BIN)/collectsim experiment=soft_vs_escalation publish=true
 	@echo
 	@echo "Report: experiments/soft_vs_escalation/report.md (the sweep's raw results are under multirun/soft_vs_escalation/)"
+
+# Rerun a study as defined and replace its committed report: make publish STUDY=staffing
+publish: $(STAMP)
+	@test -n "$(STUDY)" || { echo "usage: make publish STUDY=<name of a conf/experiment file>"; exit 2; }
+	$(BIN)/collectsim experiment=$(STUDY) publish=true
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

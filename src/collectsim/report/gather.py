@@ -40,7 +40,18 @@ SERIES_COLUMNS = (
 #: Override keys that do not define a cell (excluded from Hydra's override_dirname by
 #: ``conf/config.yaml``); a sweep's ``multirun.yaml`` may add more.
 NON_CELL_KEYS = frozenset(
-    {"seed", "replications", "show_segments", "baseline", "experiment", "study", "publish_dir", "resume"}
+    {
+        "seed",
+        "replications",
+        "show_segments",
+        "baseline",
+        "experiment",
+        "study",
+        "publish",
+        "publish_dir",
+        "resume",
+        "memory_check",
+    }
 )
 #: Columns the gatherer adds to the tidy table besides the override keys.
 ADDED_COLUMNS = ("job", "label", "policy_name")
