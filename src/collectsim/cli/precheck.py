@@ -74,8 +74,9 @@ def precheck(argv: list[str]) -> Checked | None:
         )
     swept = dict(sweeps)
     if multirun and str(cfg.hydra.sweeper._target_).endswith("BasicSweeper"):
+        given = {ov.key_or_group for ov in parsed}
         for key, value in (cfg.hydra.sweeper.params or {}).items():
-            if str(key) not in swept:
+            if str(key) not in given:  # a command-line value replaces the study's list
                 swept[str(key)] = [v for v in _values(parser, str(key), str(value))]
     for key in BOOLEAN_KEYS:
         value = cfg.get(key)
