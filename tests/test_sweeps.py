@@ -127,8 +127,14 @@ def test_every_experiment_runs_in_tiny_mode(tmp_path: Path, experiment: str) -> 
 
 def _run_experiment(tmp_path: Path, experiment: str) -> None:
     sweep = tmp_path / experiment
-    proc = collectsim(f"experiment={experiment}", "replications=1", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    committed = config_dir().parent / "experiments" / experiment / "report.md"
+    before = committed.read_bytes() if committed.is_file() else None
+    # The study's own publish_dir is kept: a quick run must not publish without publish=true.
+    tiny = [a for a in TINY if not a.startswith("publish_dir")]
+    proc = collectsim(f"experiment={experiment}", "replications=1", *tiny, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert (committed.read_bytes() if committed.is_file() else None) == before
+    assert not (tmp_path / "experiments").exists()
     jobs = [json.loads(p.read_text()) for p in sweep.glob("*/job.json")]
     assert jobs and all(j["status"] == "ok" for j in jobs)
     assert (sweep / "report.md").is_file()
