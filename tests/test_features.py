@@ -181,3 +181,27 @@ def test_every_study_sweep_passes_the_precheck(study: str) -> None:
     checked = precheck([f"experiment={study}"])
     assert checked is not None and checked.multirun
     assert (ROOT / "experiments" / study / "README.md").is_file()
+
+
+# --------------------------------------------------------------------------- citations
+
+
+def _anchor(heading: str) -> str:
+    return re.sub(r"[^a-z0-9 -]", "", heading.lower()).strip().replace(" ", "-")
+
+
+def test_citations_point_at_sections_of_the_references_page() -> None:
+    """Every ``references.md#section`` cited in the docs, configs, code and READMEs exists,
+    and no citation of a document outside the repository is left."""
+    headings = re.findall(r"^#+ (.+)$", (ROOT / "docs" / "references.md").read_text(), flags=re.M)
+    anchors = {_anchor(h) for h in headings}
+    files = [ROOT / "README.md", *ROOT.glob("docs/*.md"), *ROOT.glob("conf/**/*.yaml"), *ROOT.glob("src/**/*.py")]
+    files += list(ROOT.glob("experiments/*/README.md"))
+    cited = 0
+    for path in files:
+        text = path.read_text()
+        assert not re.search(r"\bDESIGN (section )?\d", text), path
+        for anchor in re.findall(r"references\.md#([\w-]+)", text):
+            assert anchor in anchors, (path, anchor)
+            cited += 1
+    assert cited > 20
