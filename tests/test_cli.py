@@ -119,7 +119,7 @@ def test_study_sweep_params_are_checked() -> None:
     checked = precheck(["experiment=staffing"])
     assert checked is not None and checked.multirun and checked.jobs == 12
     assert checked.swept["collectors.size"] == ["5", "10", "20", "40"]
-    assert "collectors.size must be > 0, got 0" == refused("experiment=staffing", "collectors.size=0,5")
+    assert refused("experiment=staffing", "collectors.size=0,5") == "collectors.size must be > 0, got 0"
 
 
 def _float_keys(node: Any, prefix: str = "") -> list[str]:

@@ -52,7 +52,10 @@ BAD = [
     (["replication=3"], "replication is not a known key (did you mean replications?)"),
     (["behaviour.kappa=nan"], "behaviour.kappa must be a finite number, got nan"),
     (["portfolio.segments.0.share=inf"], "portfolio.segments.0.share must be a finite number, got inf"),
-    (["portfolio=schema"], "portfolio=schema is not an option of config group 'portfolio'; allowed: default, hardship, strategic"),
+    (
+        ["portfolio=schema"],
+        "portfolio=schema is not an option of config group 'portfolio'; allowed: default, hardship, strategic",
+    ),
     (["policy=stagd"], "policy=stagd is not an option of config group 'policy' (did you mean staged?)"),
     (["collectors.sizee=3"], "collectors.sizee is not a known key (did you mean collectors.size?); allowed keys:"),
     (

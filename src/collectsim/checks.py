@@ -274,20 +274,19 @@ def all_checks(load: Any, scale: int = 1, seed: int = 0) -> list[Check]:
     """Every theory check. ``load(overrides)`` builds a scenario (e.g.
     ``collectsim.load_scenario``); ``scale`` multiplies portfolio sizes and runs;
     ``seed`` is the base seed of every run."""
-    base_load = load
 
-    def load(overrides: list[str]) -> Any:  # noqa: F811 - the same loader, at the chosen seed
-        return base_load([*overrides, f"seed={seed}"])
+    def at_seed(overrides: list[str]) -> Any:
+        return load([*overrides, f"seed={seed}"])
 
     out: list[Check] = []
     for servers, lam in MMC_CASES:
-        sc = load([*MMC_OVERRIDES, f"collectors.size={servers}"])
+        sc = at_seed([*MMC_OVERRIDES, f"collectors.size={servers}"])
         out += mmc_checks(sc, lam, servers, 4.0, days=2.0 + 2.0 * scale, replications=10)
     n = 5000 * scale
-    sc = load([*SILENT_OVERRIDES, f"portfolio.n_accounts={n}"])
+    sc = at_seed([*SILENT_OVERRIDES, f"portfolio.n_accounts={n}"])
     for t in (7, 30, 90):
         out += repayment_checks(sc, t, 8)
-    full = load(
+    full = at_seed(
         [
             *SILENT_OVERRIDES,
             f"portfolio.n_accounts={n}",
@@ -297,10 +296,10 @@ def all_checks(load: Any, scale: int = 1, seed: int = 0) -> list[Check]:
     )
     out += [full_payoff_amount_check(full, t, 8) for t in (30, 90)]
     # Subcritical self-excitation (mean jump 0.07 < kappa 0.1) and no full payoff.
-    partial = load(
+    partial = at_seed(
         [*SILENT_OVERRIDES, f"portfolio.n_accounts={n}", "behaviour.full_payoff_base=0.0", "behaviour.delta11=0.1"]
     )
     out += [repayment_count_check(partial, t, 8) for t in (10, 30)]
-    roll = load(["policy=silent", "behaviour=roll_rate", f"portfolio.n_accounts={4 * n}"])
+    roll = at_seed(["policy=silent", "behaviour=roll_rate", f"portfolio.n_accounts={4 * n}"])
     out += roll_rate_checks(roll, 8)
     return out

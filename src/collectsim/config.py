@@ -52,8 +52,11 @@ def scenario_from_config(cfg: Any) -> Scenario:
     try:
         # Only the scenario's keys: a config composed with its ``hydra`` node holds
         # interpolations that resolve only inside a running Hydra app.
-        data = {k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
-                for k in SCENARIO_KEYS if k in cfg}
+        data = {
+            k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+            for k in SCENARIO_KEYS
+            if k in cfg
+        }
     except Exception as exc:  # noqa: BLE001 - any resolution failure is a config error
         raise ConfigError(_one_line(exc)) from None
     missing = [k for k in SCENARIO_KEYS if k not in data]
@@ -138,7 +141,8 @@ def _one_line(exc: BaseException) -> str:
     # A top-level value (seed, replications) copied into a typed field by interpolation:
     # name the key the user typed, not the field it lands in.
     interp = re.search(r"dereferencing interpolation '\$\{([\w.]+)\}'", " ".join(text))
-    key = cli_key(interp.group(1) if interp else full_key) if (interp or full_key) else None
+    named = interp.group(1) if interp else full_key
+    key = cli_key(named) if named else None
     conv = re.search(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", " ".join(text))
     if key and conv:
         expected = _TYPE_WORDS.get(conv.group(2), conv.group(2).lower())

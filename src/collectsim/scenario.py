@@ -279,7 +279,9 @@ def _build(cls: Any, data: Any, path: str) -> Any:
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(names), n=1)
         hint = f" (did you mean {_join(path, close[0])}?)" if close else ""
-        raise ConfigError(f"{_join(path, unknown[0])} is not a known key{hint}; allowed keys: {', '.join(sorted(names))}")
+        raise ConfigError(
+            f"{_join(path, unknown[0])} is not a known key{hint}; allowed keys: {', '.join(sorted(names))}"
+        )
     kwargs = {}
     for f in dataclasses.fields(cls):
         key = _join(path, f.name)

@@ -59,10 +59,18 @@ def precheck(argv: list[str]) -> Checked | None:
         except OverrideParseException as exc:
             if "[" in text.partition("=")[0]:
                 raise ConfigError(f"list items are written with dots on the command line: {cli_key(text)}") from None
-            first = str(exc).splitlines()[0].strip()
-            raise ConfigError(f"cannot read the override {text!r}: {first}") from None
-    sweeps = {ov.key_or_group: list(ov.sweep_string_iterator()) for ov in parsed if ov.is_sweep_override()}
-    first = [_with(ov, sweeps[ov.key_or_group][0]) if ov.key_or_group in sweeps else ov.input_line for ov in parsed]
+            reason = str(exc).splitlines()[0].strip()
+            raise ConfigError(f"cannot read the override {text!r}: {reason}") from None
+    sweeps: dict[str, list[str]] = {}
+    for ov in parsed:
+        if ov.is_sweep_override():
+            try:
+                sweeps[ov.key_or_group] = list(ov.sweep_string_iterator())
+            except Exception:  # noqa: BLE001 - an interval for an optimising sweeper: its values are drawn later
+                return None
+    first = [
+        _with(ov, sweeps[ov.key_or_group][0]) if ov.key_or_group in sweeps else str(ov.input_line) for ov in parsed
+    ]
 
     cfg = compose(first, return_hydra_config=True)
     multirun = flag or cfg.hydra.mode == RunMode.MULTIRUN
@@ -196,7 +204,7 @@ def _gib(n: float) -> str:
     return f"{n / 2**30:,.1f} GiB"
 
 
-def fail(exc: ConfigError) -> None:
+def fail(exc: Exception) -> None:
     """Print ``exc`` as collectsim's one-line error and exit with status 2."""
     print(f"collectsim: error: {cli_key(str(exc))}", file=sys.stderr)
     raise SystemExit(2) from None

@@ -73,9 +73,7 @@ class PublishCallback(Callback):
             print("collectsim: not published: this run sets no publish_dir (run a study)", file=sys.stderr)
             return
         changed = [
-            str(o)
-            for o in config.hydra.overrides.task
-            if str(o).split("=", 1)[0].lstrip("+~") not in PUBLISHABLE_KEYS
+            str(o) for o in config.hydra.overrides.task if str(o).split("=", 1)[0].lstrip("+~") not in PUBLISHABLE_KEYS
         ]
         if changed:
             print(

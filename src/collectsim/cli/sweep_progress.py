@@ -15,7 +15,6 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
@@ -39,9 +38,7 @@ def count_jobs(config: DictConfig) -> int:
     return total
 
 
-def report_job_done(
-    sweep_dir: Path, job_num: int, cell: str, replications: int, wall_seconds: float, ok: bool
-) -> None:
+def report_job_done(sweep_dir: Path, job_num: int, cell: str, replications: int, wall_seconds: float, ok: bool) -> None:
     """Print ``[done/total] cell: R replications, wall time, ETA`` for a finished job."""
     state = read_state(sweep_dir)
     done_dir = sweep_dir / DONE_DIR
