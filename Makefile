@@ -26,13 +26,14 @@ publish: $(STAMP)
 	@test -n "$(STUDY)" || { echo "usage: make publish STUDY=<name of a conf/experiment file>"; exit 2; }
 	$(BIN)/collectsim experiment=$(STUDY) publish=true
 
+# One worker per core; a test file stays on one worker, so its cached fixtures are built once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The slow checks also cover the Ray and Slurm (submitit) launchers: install those extras.
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,tune,sensitivity,slurm,ray]'
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m slow
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
