@@ -195,7 +195,10 @@ def main() -> None:
         "sold + outstanding); under `china_2025` and `reg_f` no contact that went ahead broke a rule; under",
         "`none` each `breaches_<rule>` equals an independent recount from the event log; no collector call",
         "starts before the shift or ends after it, and no agent exceeds its daily conversations; every cost",
-        "is non-negative and every rate KPI lies in [0, 1].",
+        "is non-negative and every rate KPI lies in [0, 1]. Those policies call an account at most once a",
+        "day, so two scenarios with two call actions a day and caps of one check the per-day caps:",
+        "enforced, the caps block contacts (counted in `blocked_*`) and no contact that went ahead broke",
+        "them; under `none`, `breaches_*` equals the recount.",
         "",
         "## Reproducibility",
         "",
@@ -218,7 +221,9 @@ def main() -> None:
         "A job that raises in the middle of a sweep writes its error to `job.json` (and the traceback",
         "to `error.txt`) while the other jobs finish; the report lists it. Result files are written to a",
         "temporary name and renamed. `resume=true` with the same `hydra.sweep.dir` reruns only the jobs",
-        "whose results are missing or failed. `_target_` values must lie in `collectsim` or in a package",
+        "whose results are missing or failed; a sweep folder is locked while its sweep runs, a folder",
+        "holding results is refused without `resume=true`, and the report refuses jobs of another sweep",
+        "or a replication counted twice. `_target_` values must lie in `collectsim` or in a package",
         "listed in `COLLECTSIM_ALLOWED_PACKAGES`; results are read as CSV and JSON, never with pickle.",
     ]
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
