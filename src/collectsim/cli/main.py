@@ -8,7 +8,10 @@ replications, results written next to the job's ``.hydra/`` folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
 import time
 import traceback
@@ -139,6 +142,7 @@ def _app(cfg: DictConfig) -> Any:
 def main() -> None:
     """Entry point of the ``collectsim`` console script."""
     argv = sys.argv[1:]
+    signal.signal(signal.SIGINT, _on_interrupt)
     try:
         try:
             precheck(argv)
@@ -146,23 +150,39 @@ def main() -> None:
             fail(exc)
         _app()
     except KeyboardInterrupt:
-        # Ctrl-C: the jobs that finished keep their results; say how to finish the rest.
-        _quiet_interrupt()
+        # Raised by _on_interrupt inside joblib, which has stopped its workers: exit
+        # normally so that joblib's clean-up runs.
         print(interrupted_message(), file=sys.stderr, flush=True)
         raise SystemExit(130) from None
 
 
-def _quiet_interrupt() -> None:
-    """Stop the parallel workers without their tracebacks."""
-    import signal
-
+def _on_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C. While joblib waits for its workers, raise KeyboardInterrupt: joblib stops
+    them cleanly and :func:`main` prints the message. Anywhere else a KeyboardInterrupt
+    could land inside Hydra's or OmegaConf's code and turn into a traceback, so stop
+    here. Finished jobs keep their results (written atomically); the lock on the sweep
+    folder is released by the operating system when the process ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    f = frame
+    while f is not None:
+        if f"{os.sep}joblib{os.sep}" in f.f_code.co_filename:
+            raise KeyboardInterrupt
+        f = f.f_back
+    _stop_workers()
     try:
-        from joblib.externals.loky import get_reusable_executor
+        sys.stdout.flush()
+        print(interrupted_message(), file=sys.stderr, flush=True)
+    finally:
+        os._exit(130)
 
-        get_reusable_executor().shutdown(wait=False, kill_workers=True)
-    except Exception:  # noqa: BLE001 - best effort: the workers die with the process group
-        pass
+
+def _stop_workers() -> None:
+    """Shut down joblib's idle worker pool, if this process started one."""
+    module = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(module, "_executor", None)
+    if executor is not None:
+        with contextlib.suppress(Exception):  # best effort before exiting
+            executor.shutdown(wait=True, kill_workers=True)
 
 
 if __name__ == "__main__":
