@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-slow test-cluster lint bench clean
+.PHONY: run publish test test-slow test-cluster lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,17 +17,23 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/collectsim experiment=soft_vs_escalation
+	$(BIN)/collectsim experiment=soft_vs_escalation publish=true
 	@echo
 	@echo "Report: experiments/soft_vs_escalation/report.md (the sweep's raw results are under multirun/soft_vs_escalation/)"
 
+# Rerun a study as defined and replace its committed report: make publish STUDY=staffing
+publish: $(STAMP)
+	@test -n "$(STUDY)" || { echo "usage: make publish STUDY=<name of a conf/experiment file>"; exit 2; }
+	$(BIN)/collectsim experiment=$(STUDY) publish=true
+
+# One worker per core; a test file stays on one worker, so its cached fixtures are built once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The slow checks also cover the Ray and Slurm (submitit) launchers: install those extras.
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,tune,sensitivity,slurm,ray]'
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -n auto --dist loadfile -m slow
 
 # Sweeps on a real Ray head and a single-node Slurm started on this machine (needs root:
 # installs Debian's slurm-wlm, slurmdbd, munge and mariadb-server when missing). The

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from collectsim import ConfigError, load_scenario
 from collectsim.config import SCENARIO_KEYS, config_dir
-from collectsim.engine import build_plugins
+from collectsim.engine import build_plugins, run
 
 GROUPS = SCENARIO_KEYS  # every config group that feeds the scenario
 
@@ -23,20 +24,43 @@ def options():
 
 @pytest.mark.parametrize(("group", "option"), list(options()))
 def test_every_option_composes_and_builds(group: str, option: str) -> None:
-    sc = load_scenario([f"{group}={option}"])
-    behaviour, _response, policy, _channels = build_plugins(sc)
-    assert hasattr(behaviour, "advance") and hasattr(policy, "decide")
+    sc = load_scenario(
+        [f"{group}={option}", "portfolio.n_accounts=60", "portfolio.arrival=cohort", "simulation.horizon_days=20"]
+    )
+    behaviour, response, policy, _channels = build_plugins(sc)
+    # The built plug-ins are the classes the option names, not a fallback.
+    assert type(behaviour) is _import(sc.behaviour["_target_"])
+    assert type(response) is _import(sc.response["_target_"])
+    assert type(policy) is _import(sc.policy["_target_"])
     if group == "policy":
         assert policy.name == option or option == "champion_challenger"
+    # And the option runs: a short run gives rates inside [0, 1] for the 60 accounts.
+    res = run(sc, 0)
+    assert res.kpis["accounts"] == 60
+    assert 0.0 <= res.kpis["recovery_rate"] <= 1.0
+
+
+def _import(target: str) -> type:
+    module, _, name = target.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 BAD = [
-    (["portfolio.segments.0.share=1.3"], "portfolio.segments[0].share must be in [0, 1], got 1.3"),
+    (["portfolio.segments.0.share=1.3"], "portfolio.segments.0.share must be in [0, 1], got 1.3"),
     (["portfolio.segments.0.share=0.5"], "portfolio.segments shares must sum to 1"),
     (["collectors.size=-3"], "collectors.size must be > 0, got -3"),
     (["collectors.size=0"], "collectors.size must be > 0, got 0"),
-    (["collectors.size=abc"], "collectors.size"),
-    (["collectors.sizee=3"], "collectors.sizee is not a known key; allowed keys:"),
+    (["collectors.size=abc"], "collectors.size must be an integer, got 'abc'"),
+    (["replications=abc"], "replications must be an integer, got 'abc'"),
+    (["replication=3"], "replication is not a known key (did you mean replications?)"),
+    (["behaviour.kappa=nan"], "behaviour.kappa must be a finite number, got nan"),
+    (["portfolio.segments.0.share=inf"], "portfolio.segments.0.share must be a finite number, got inf"),
+    (
+        ["portfolio=schema"],
+        "portfolio=schema is not an option of config group 'portfolio'; allowed: default, hardship, strategic",
+    ),
+    (["policy=stagd"], "policy=stagd is not an option of config group 'policy' (did you mean staged?)"),
+    (["collectors.sizee=3"], "collectors.sizee is not a known key (did you mean collectors.size?); allowed keys:"),
     (
         ["policy=nope"],
         "policy=nope is not an option of config group 'policy'; allowed: champion_challenger, do_nothing",
@@ -56,7 +80,7 @@ BAD = [
     (["policy.stages.0.actions.0.action=email"], "policy.stages[0].actions[0].action must be one of sms, voice"),
     (["policy.stages.1.dpd_from=20"], "policy.stages overlap"),
     (["policy.queue_order=random"], "policy.queue_order must be one of fifo, balance_desc"),
-    (["portfolio.segments.0.ability.kind=gamma"], "portfolio.segments[0].ability.kind must be one of"),
+    (["portfolio.segments.0.ability.kind=gamma"], "portfolio.segments.0.ability.kind must be one of"),
     (["portfolio.segments.0.ability.a=-2"], "beta parameters a and b must be > 0"),
     (["channels.sms.complaint_prob=2"], "channels.sms.complaint_prob must be in [0, 1], got 2"),
     (["conversation.plan_instalments=0"], "conversation.plan_instalments must be > 0"),

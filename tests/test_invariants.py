@@ -1,6 +1,10 @@
 """Invariants over random small scenarios (Hypothesis): money is conserved, contact
 rules are never exceeded (or, under ``none``, every breach is counted), collectors stay
-inside their shift and cap, costs are non-negative and rates lie in [0, 1]."""
+inside their shift and cap, costs are non-negative and rates lie in [0, 1].
+
+The generated policies call an account at most once a day, so the per-day caps
+(``connected_day``, ``unanswered_day``) never bind there; dedicated scenarios with two
+call actions a day and caps of one check those rules (``test_binding_per_day_caps_*``)."""
 
 from __future__ import annotations
 
@@ -200,4 +204,40 @@ def test_round_the_clock_team_counts_rules_across_days() -> None:
     counts = recount_breaches(sim, _events(sim))
     assert counts["attempts_7d"] > 0
     for rule in ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown", "third_party"):
+        assert res.kpis[f"breaches_{rule}"] == counts[rule], rule
+
+
+def _daily_calls_scenario(preset: str) -> Scenario:
+    """Two call actions a day on every account (firm calls and robocalls) and per-day caps
+    of one connected call and one unanswered attempt: the caps must bind."""
+    d = copy.deepcopy(_base("early_escalation", preset, "default"))
+    d["portfolio"]["n_accounts"] = 60
+    d["simulation"].update(horizon_days=30, legal_tail_days=0)
+    d["collectors"].update(size=2, shift_start_hour=0.0, shift_end_hour=24.0, break_minutes=0.0)
+    d["compliance"].update(max_connected_per_day=1, max_unanswered_per_day=1)
+    d["policy"]["stages"][0]["actions"][1]["every_days"] = 1
+    d["policy"]["stages"][0]["actions"].append({"action": "voice", "start_day": 1, "every_days": 1})
+    return scenario_from_dict(d)
+
+
+def test_binding_per_day_caps_are_enforced() -> None:
+    """Under an enforced preset, caps low enough to bind block contacts (counted), and
+    no contact that went ahead broke them."""
+    sim = Simulation(_daily_calls_scenario("china_2025"), 0, record_events=True)
+    res = sim.run()
+    assert sim.sc.compliance.enforce
+    assert res.kpis["blocked_connected_day"] > 0 and res.kpis["blocked_unanswered_day"] > 0
+    counts = recount_breaches(sim, _events(sim))
+    assert counts["connected_day"] == 0 and counts["unanswered_day"] == 0, dict(counts)
+
+
+def test_binding_per_day_caps_are_counted_when_not_enforced() -> None:
+    """With the same caps under ``none``, the contacts go ahead and each breach is counted."""
+    d = scenario_to_dict(_daily_calls_scenario("none"))
+    assert d["compliance"]["enforce"] is False
+    sim = Simulation(scenario_from_dict(d), 0, record_events=True)
+    res = sim.run()
+    counts = recount_breaches(sim, _events(sim))
+    assert counts["connected_day"] > 0 and counts["unanswered_day"] > 0
+    for rule in ("connected_day", "unanswered_day"):
         assert res.kpis[f"breaches_{rule}"] == counts[rule], rule

@@ -70,7 +70,7 @@ def test_failing_cells_do_not_lose_the_others(tmp_path: Path) -> None:
     proc = collectsim(
         "-m",
         "behaviour._target_=collectsim.behaviour.SelfExcitingIntensity,tests.plugins.ExplodingBehaviour",
-        "collectors.size=1,-1",
+        "policy=soft_first,staged",
         "replications=1",
         "portfolio.n_accounts=300",
         "publish_dir=null",
@@ -83,9 +83,8 @@ def test_failing_cells_do_not_lose_the_others(tmp_path: Path) -> None:
     assert len(jobs) == 4
     ok = [j for j in jobs.values() if j["status"] == "ok"]
     failed = {j["cell"]: j["error"] for j in jobs.values() if j["status"] == "failed"}
-    assert len(ok) == 1 and len(failed) == 3
-    assert any("deliberate failure on day 3" in e for e in failed.values())
-    assert any("collectors.size must be > 0, got -1" in e for e in failed.values())
+    assert len(ok) == 2 and len(failed) == 2
+    assert all("deliberate failure on day 3" in e for e in failed.values())
     exploded = [p for p, j in jobs.items() if "deliberate" in j.get("error", "")]
     assert (sweep / exploded[0] / "error.txt").is_file()
     report = (sweep / "report.md").read_text()
@@ -128,8 +127,14 @@ def test_every_experiment_runs_in_tiny_mode(tmp_path: Path, experiment: str) -> 
 
 def _run_experiment(tmp_path: Path, experiment: str) -> None:
     sweep = tmp_path / experiment
-    proc = collectsim(f"experiment={experiment}", "replications=1", *TINY, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    committed = config_dir().parent / "experiments" / experiment / "report.md"
+    before = committed.read_bytes() if committed.is_file() else None
+    # The study's own publish_dir is kept: a quick run must not publish without publish=true.
+    tiny = [a for a in TINY if not a.startswith("publish_dir")]
+    proc = collectsim(f"experiment={experiment}", "replications=1", *tiny, f"hydra.sweep.dir={sweep}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert (committed.read_bytes() if committed.is_file() else None) == before
+    assert not (tmp_path / "experiments").exists()
     jobs = [json.loads(p.read_text()) for p in sweep.glob("*/job.json")]
     assert jobs and all(j["status"] == "ok" for j in jobs)
     assert (sweep / "report.md").is_file()

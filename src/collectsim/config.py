@@ -7,12 +7,15 @@ API; this is an edge module, the core never imports it).
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from collectsim.errors import ConfigError
 from collectsim.scenario import Scenario, scenario_from_dict
+from collectsim.validation import cli_key
 
 SCENARIO_KEYS = (
     "simulation",
@@ -48,18 +51,24 @@ def scenario_from_config(cfg: Any) -> Scenario:
     from omegaconf import OmegaConf
 
     try:
-        data = OmegaConf.to_container(cfg, resolve=True)
+        # Only the scenario's keys: a config composed with its ``hydra`` node holds
+        # interpolations that resolve only inside a running Hydra app.
+        data = {
+            k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k]
+            for k in SCENARIO_KEYS
+            if k in cfg
+        }
     except Exception as exc:  # noqa: BLE001 - any resolution failure is a config error
-        raise ConfigError(f"config cannot be resolved: {exc}") from None
-    assert isinstance(data, dict)
+        raise ConfigError(_one_line(exc)) from None
     missing = [k for k in SCENARIO_KEYS if k not in data]
     if missing:
         raise ConfigError(f"{missing[0]} is missing from the config")
     return scenario_from_dict({k: data[k] for k in SCENARIO_KEYS})
 
 
-def compose(overrides: Sequence[str] = ()) -> Any:
-    """Compose ``config.yaml`` with Hydra overrides and return the raw config."""
+def compose(overrides: Sequence[str] = (), return_hydra_config: bool = False) -> Any:
+    """Compose ``config.yaml`` with Hydra overrides and return the raw config (with
+    its ``hydra`` node when ``return_hydra_config``)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
@@ -68,9 +77,12 @@ def compose(overrides: Sequence[str] = ()) -> Any:
     from collectsim.schemas import register_schemas
 
     register_schemas()
+    _refuse_schema_option(overrides)
     try:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            return hydra_compose(config_name="config", overrides=list(overrides))
+            return hydra_compose(
+                config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config
+            )
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(_one_line(exc)) from None
 
@@ -80,25 +92,75 @@ def load_scenario(overrides: Sequence[str] = ()) -> Scenario:
     return scenario_from_config(compose(overrides))
 
 
+def group_options(group: str) -> list[str]:
+    """The options of a config group (its YAML files), without the internal ``schema``."""
+    folder = config_dir() / group
+    return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "schema") if folder.is_dir() else []
+
+
+def top_level_keys() -> list[str]:
+    """The keys a command line may set at the top: config groups and ``config.yaml``'s own."""
+    from omegaconf import OmegaConf
+
+    raw = OmegaConf.load(config_dir() / "config.yaml")
+    own = [str(k) for k in raw if k not in ("defaults", "hydra")]
+    groups = sorted(p.name for p in config_dir().iterdir() if p.is_dir() and p.name != "hydra")
+    return sorted({*own, *groups})
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean X?)`` for the closest of ``choices`` to ``word``, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _not_an_option(group: str, option: str) -> str:
+    allowed = group_options(group)
+    hint = did_you_mean(option, allowed)
+    return f"{group}={option} is not an option of config group '{group}'{hint}; allowed: {', '.join(allowed)}"
+
+
+def _refuse_schema_option(overrides: Sequence[str]) -> None:
+    """``group=schema`` names the internal schema (all values missing), not an option."""
+    for ov in overrides:
+        key, sep, value = ov.lstrip("+~").partition("=")
+        if sep and value.strip() == "schema" and "." not in key and (config_dir() / key).is_dir():
+            raise ConfigError(_not_an_option(key, "schema"))
+
+
 def _one_line(exc: BaseException) -> str:
     """Hydra/OmegaConf composition errors as one line naming the key and what is allowed."""
     from hydra.errors import MissingConfigException
 
     if isinstance(exc, MissingConfigException) and exc.options is not None and exc.missing_cfg_file:
         group, _, option = str(exc.missing_cfg_file).rpartition("/")
-        allowed = [o for o in exc.options if o != "schema"]
-        return f"{group}={option} is not an option of config group '{group}'; allowed: {', '.join(allowed)}"
+        return _not_an_option(group, option)
     cause = exc.__cause__ or exc
     text = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
     full_key = next((ln.split(":", 1)[1].strip() for ln in text if ln.startswith("full_key:")), None)
     first = text[0] if text else type(exc).__name__
-    if full_key and first.startswith("Key '") and " not in " in first:
-        allowed = _allowed_keys(full_key)
-        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
-        return f"{full_key} is not a known key{hint}"
-    if full_key:
-        return f"{full_key}: {first}"
-    return " ".join(ln for ln in (str(exc).splitlines()[:1] + text[:1]) if ln)
+    # A top-level value (seed, replications) copied into a typed field by interpolation:
+    # name the key the user typed, not the field it lands in.
+    interp = re.search(r"dereferencing interpolation '\$\{([\w.]+)\}'", " ".join(text))
+    named = interp.group(1) if interp else full_key
+    key = cli_key(named) if named else None
+    conv = re.search(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", " ".join(text))
+    if key and conv:
+        expected = _TYPE_WORDS.get(conv.group(2), conv.group(2).lower())
+        return f"{key} must be {expected}, got {conv.group(1)!r}"
+    if key and first.startswith("Key '") and " not in " in first:
+        allowed = _allowed_keys(key)
+        hint = did_you_mean(key.rpartition(".")[2], allowed)
+        if hint:
+            hint = hint.replace("mean ", f"mean {key.rpartition('.')[0]}.", 1) if "." in key else hint
+        return f"{key} is not a known key{hint}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+    if key:
+        return f"{key}: {first}"
+    return cli_key(" ".join(ln for ln in (str(exc).splitlines()[:1] + text[:1]) if ln))
+
+
+#: OmegaConf's type names in its conversion errors, as a sentence says them.
+_TYPE_WORDS = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false", "String": "a string"}
 
 
 def _allowed_keys(full_key: str) -> list[str]:
@@ -110,6 +172,8 @@ def _allowed_keys(full_key: str) -> list[str]:
 
     node: Any = Scenario
     parts = full_key.replace("]", "").replace("[", ".").split(".")[:-1]
+    if not parts:
+        return top_level_keys()
     for part in parts:
         if part.isdigit():
             continue

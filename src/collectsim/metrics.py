@@ -1,5 +1,5 @@
 """Outcomes of a run: KPIs per replication, per segment and per policy arm, and the
-daily series. Names follow DESIGN section 8 (``<quantity>_<aggregation>``).
+daily series. Names read ``<quantity>_<aggregation>`` (docs/model.md lists them).
 """
 
 from __future__ import annotations

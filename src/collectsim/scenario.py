@@ -16,6 +16,8 @@ Units are in the field names: ``*_days`` are days, ``*_hour`` hours of the day
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import types
 import typing
 from typing import Any
@@ -66,7 +68,11 @@ def _build(cls: Any, data: Any, path: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(f"{_join(path, unknown[0])} is not a known key; allowed keys: {', '.join(sorted(names))}")
+        close = difflib.get_close_matches(unknown[0], sorted(names), n=1)
+        hint = f" (did you mean {_join(path, close[0])}?)" if close else ""
+        raise ConfigError(
+            f"{_join(path, unknown[0])} is not a known key{hint}; allowed keys: {', '.join(sorted(names))}"
+        )
     kwargs = {}
     for f in dataclasses.fields(cls):
         key = _join(path, f.name)
@@ -93,7 +99,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if origin is list:
         if isinstance(value, (str, bytes)) or not isinstance(value, typing.Sequence):
             raise ConfigError(f"{key} must be a list, got {type(value).__name__}")
-        return [_convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
+        # ``key.0.name``: the form the command line accepts for list items.
+        return [_convert(args[0], v, f"{key}.{i}") for i, v in enumerate(value)]
     if origin is dict or tp is dict:
         if not isinstance(value, typing.Mapping):
             raise ConfigError(f"{key} must be a mapping, got {type(value).__name__}")
@@ -113,6 +120,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from collectsim.channels import ChannelTable
@@ -51,8 +52,34 @@ def _channel(key: str, c: ChannelConfig) -> None:
     _in(f"{key}.hour", c.hour, 0.0, 24.0)
 
 
+def cli_key(text: str) -> str:
+    """``a.b[0].c`` -> ``a.b.0.c``: keys in messages in the form the command line accepts."""
+    return _INDEX.sub(r".\1", text)
+
+
+_INDEX = re.compile(r"(?<=[A-Za-z0-9_])\[(\d+)\]")
+
+
+def _finite(key: str, value: Any) -> None:
+    """Refuse NaN and infinity anywhere inside a plug-in's parameters."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value!r}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite(f"{key}.{k}", v)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _finite(f"{key}.{i}", v)
+
+
 def validate_scenario(s: Scenario) -> None:
-    """Raise :class:`ConfigError` for the first value outside its allowed range."""
+    """Raise :class:`ConfigError` for the first value outside its allowed range.
+
+    Typed fields refuse NaN and infinity when the scenario is built; the plug-in
+    parameters (``behaviour``, ``policy``) are plain mappings and are checked here.
+    """
+    _finite("behaviour", s.behaviour)
+    _finite("policy", s.policy)
     sim = s.simulation
     _pos("simulation.horizon_days", sim.horizon_days)
     _pos("simulation.legal_tail_days", sim.legal_tail_days, allow_zero=True)
@@ -75,7 +102,7 @@ def validate_scenario(s: Scenario) -> None:
     if len(set(names)) != len(names):
         raise ConfigError(f"portfolio.segments names must be unique, got {names}")
     for i, seg in enumerate(p.segments):
-        k = f"portfolio.segments[{i}]"
+        k = f"portfolio.segments.{i}"
         _in(f"{k}.share", seg.share, 0.0, 1.0)
         _dist(f"{k}.principal_yuan", seg.principal_yuan, low=0.0)
         _dist(f"{k}.daily_rate", seg.daily_rate, low=0.0)
@@ -151,9 +178,9 @@ def validate_scenario(s: Scenario) -> None:
     for i, b in enumerate(law.fee_brackets):
         if b.from_yuan <= last:
             raise ConfigError(
-                f"channels.lawsuit.fee_brackets[{i}].from_yuan must increase, got {b.from_yuan:g} after {last:g}"
+                f"channels.lawsuit.fee_brackets.{i}.from_yuan must increase, got {b.from_yuan:g} after {last:g}"
             )
-        _in(f"channels.lawsuit.fee_brackets[{i}].rate", b.rate, 0.0, 1.0)
+        _in(f"channels.lawsuit.fee_brackets.{i}.rate", b.rate, 0.0, 1.0)
         last = b.from_yuan
 
     co = s.collectors

@@ -8,7 +8,10 @@ replications, results written next to the job's ``.hydra/`` folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
 import time
 import traceback
@@ -20,18 +23,31 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from collectsim.cli.precheck import fail, precheck
 from collectsim.cli.results import RESULT_FILES, versions, write_job, write_results
+from collectsim.cli.sweep_folder import interrupted_message, sweep_id
 from collectsim.cli.sweep_progress import report_job_done
 from collectsim.cli.table import kpi_report
-from collectsim.config import config_dir, load_scenario, scenario_from_config
+from collectsim.config import config_dir, scenario_from_config
 from collectsim.engine import build_plugins, run, stderr_progress
 from collectsim.errors import CollectsimError
 from collectsim.schemas import register_schemas
+from collectsim.validation import cli_key
 
 register_schemas()
 
 #: Overrides that change where or how results are shown, not the results themselves.
-NOT_RESULT_KEYS = {"resume", "publish_dir", "show_segments", "baseline", "study", "experiment", "objectives"}
+NOT_RESULT_KEYS = {
+    "resume",
+    "publish",
+    "publish_dir",
+    "memory_check",
+    "show_segments",
+    "baseline",
+    "study",
+    "experiment",
+    "objectives",
+}
 
 
 def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
@@ -49,10 +65,13 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
         "replications": cfg.get("replications"),
         "versions": versions(),
     }
-    if cfg.get("resume") and _finished(out_dir, job["overrides"]):
+    if multirun:
+        job["sweep_id"] = sweep_id(Path(hc.sweep.dir))
+    if cfg.get("resume") and _finished(out_dir, job["overrides"], job.get("sweep_id")):
         if multirun:
             report_job_done(
                 Path(hc.sweep.dir),
+                job["job_num"],
                 cell + " (kept from the earlier run)",
                 int(cfg.get("replications") or 0),
                 0.0,
@@ -77,13 +96,15 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
         write_job(out_dir, job)
         if not user_error:
             (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        print(f"collectsim: error in {cell}: {exc}", file=sys.stderr)
+        print(f"collectsim: error in {cell}: {cli_key(str(exc))}", file=sys.stderr)
         if not multirun:
             raise SystemExit(2) from None
-        report_job_done(Path(hc.sweep.dir), cell, int(cfg.get("replications") or 0), job["wall_seconds"], ok=False)
+        report_job_done(
+            Path(hc.sweep.dir), job["job_num"], cell, int(cfg.get("replications") or 0), job["wall_seconds"], ok=False
+        )
         return None
     if multirun:
-        report_job_done(Path(hc.sweep.dir), cell, reps, job["wall_seconds"], ok=True)
+        report_job_done(Path(hc.sweep.dir), job["job_num"], cell, reps, job["wall_seconds"], ok=True)
     else:
         print(kpi_report(results, show_segments=bool(cfg.get("show_segments", True))))
         print(f"\nresults written to {out_dir}")
@@ -94,8 +115,9 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     return means
 
 
-def _finished(out_dir: Path, overrides: list[str]) -> bool:
-    """Whether ``out_dir`` already holds this cell's complete, successful results."""
+def _finished(out_dir: Path, overrides: list[str], sweep: str | None) -> bool:
+    """Whether ``out_dir`` already holds this cell's complete, successful results from
+    the same sweep."""
     try:
         done = json.loads((out_dir / "job.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -106,6 +128,7 @@ def _finished(out_dir: Path, overrides: list[str]) -> bool:
 
     return (
         done.get("status") == "ok"
+        and done.get("sweep_id") == sweep
         and key(done.get("overrides", [])) == key(overrides)
         and all((out_dir / name).is_file() for name in RESULT_FILES)
     )
@@ -116,25 +139,50 @@ def _app(cfg: DictConfig) -> Any:
     return run_job(cfg)
 
 
-def _precheck(argv: list[str]) -> None:
-    """Compose and validate a single run's config before Hydra starts, so a bad value
-    fails with one line naming the key (sweeps are checked job by job)."""
-    # Options and hydra.* overrides (search paths, run dirs, launchers) are Hydra's own:
-    # leave those runs to Hydra, and validate in the job.
-    if any(a.startswith("-") or a.lstrip("+~").startswith("hydra") for a in argv):
-        return
-    overrides = list(argv)
-    try:
-        build_plugins(load_scenario(overrides))
-    except CollectsimError as exc:
-        print(f"collectsim: error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-
-
 def main() -> None:
     """Entry point of the ``collectsim`` console script."""
-    _precheck(sys.argv[1:])
-    _app()
+    argv = sys.argv[1:]
+    signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        try:
+            precheck(argv)
+        except CollectsimError as exc:
+            fail(exc)
+        _app()
+    except KeyboardInterrupt:
+        # Raised by _on_interrupt inside joblib, which has stopped its workers: exit
+        # normally so that joblib's clean-up runs.
+        print(interrupted_message(), file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C. While joblib waits for its workers, raise KeyboardInterrupt: joblib stops
+    them cleanly and :func:`main` prints the message. Anywhere else a KeyboardInterrupt
+    could land inside Hydra's or OmegaConf's code and turn into a traceback, so stop
+    here. Finished jobs keep their results (written atomically); the lock on the sweep
+    folder is released by the operating system when the process ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    f = frame
+    while f is not None:
+        if f"{os.sep}joblib{os.sep}" in f.f_code.co_filename:
+            raise KeyboardInterrupt
+        f = f.f_back
+    _stop_workers()
+    try:
+        sys.stdout.flush()
+        print(interrupted_message(), file=sys.stderr, flush=True)
+    finally:
+        os._exit(130)
+
+
+def _stop_workers() -> None:
+    """Shut down joblib's idle worker pool, if this process started one."""
+    module = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(module, "_executor", None)
+    if executor is not None:
+        with contextlib.suppress(Exception):  # best effort before exiting
+            executor.shutdown(wait=True, kill_workers=True)
 
 
 if __name__ == "__main__":

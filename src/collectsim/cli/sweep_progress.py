@@ -1,66 +1,34 @@
 """Progress of a sweep: a line per finished job with its cell, replications, wall time
 and an estimate of the time left.
 
-The callback records the sweep's start time and number of jobs in
-``<sweep dir>/.sweep.json`` when the multirun starts (in the launching process); each
-job, when it finishes (in whatever worker runs it), counts the finished jobs in the
-sweep folder and prints its line.
+:class:`collectsim.cli.sweep_folder.SweepFolder` records the sweep's start time and
+number of jobs in ``<sweep dir>/.sweep.json`` when the multirun starts (in the
+launching process); each job, when it finishes (in whatever worker runs it), leaves a
+marker named after its job number in ``<sweep dir>/.done/`` and counts the markers.
+Only this run's jobs count: the markers are cleared when a sweep starts or resumes,
+and a job's marker is the same file however often it is rerun.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf
-
-STATE_FILE = ".sweep.json"
+from collectsim.cli.sweep_folder import DONE_DIR, read_state
 
 
-def count_jobs(config: DictConfig) -> int:
-    """Number of jobs the basic sweeper will launch (product of the sweep lists)."""
-    overrides = list(config.hydra.overrides.task)
-    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
-    overrides += [f"{k}={v}" for k, v in params.items()]
-    parser = OverridesParser.create()
-    total = 1
-    seen: dict[str, int] = {}
-    for ov in parser.parse_overrides(overrides):
-        n = len(list(ov.sweep_string_iterator())) if ov.is_sweep_override() else 1
-        seen[ov.key_or_group] = n  # a command-line value replaces the config's list
-    for n in seen.values():
-        total *= n
-    return total
-
-
-class SweepProgress(Callback):
-    """Hydra callback: record the sweep's size at start; print a line per finished job."""
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            total = count_jobs(config)
-        except Exception:  # noqa: BLE001 - progress is a convenience, never a failure
-            total = 0
-        (sweep_dir / STATE_FILE).write_text(json.dumps({"start": time.time(), "jobs": total}), encoding="utf-8")
-        print(f"sweep of {total or '?'} job(s) into {sweep_dir}", file=sys.stderr, flush=True)
-
-
-def report_job_done(sweep_dir: Path, cell: str, replications: int, wall_seconds: float, ok: bool) -> None:
+def report_job_done(sweep_dir: Path, job_num: int, cell: str, replications: int, wall_seconds: float, ok: bool) -> None:
     """Print ``[done/total] cell: R replications, wall time, ETA`` for a finished job."""
-    state_file = sweep_dir / STATE_FILE
+    state = read_state(sweep_dir)
+    done_dir = sweep_dir / DONE_DIR
     try:
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        state = {"start": None, "jobs": 0}
-    done = len(list(sweep_dir.glob("*/job.json")))
+        done_dir.mkdir(exist_ok=True)
+        (done_dir / str(job_num)).touch()
+    except OSError:
+        pass
+    done = len(list(done_dir.glob("*")))
     total = int(state.get("jobs") or 0)
     eta = ""
     if state.get("start") and total and done:

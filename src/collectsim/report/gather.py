@@ -40,7 +40,18 @@ SERIES_COLUMNS = (
 #: Override keys that do not define a cell (excluded from Hydra's override_dirname by
 #: ``conf/config.yaml``); a sweep's ``multirun.yaml`` may add more.
 NON_CELL_KEYS = frozenset(
-    {"seed", "replications", "show_segments", "baseline", "experiment", "study", "publish_dir", "resume"}
+    {
+        "seed",
+        "replications",
+        "show_segments",
+        "baseline",
+        "experiment",
+        "study",
+        "publish",
+        "publish_dir",
+        "resume",
+        "memory_check",
+    }
 )
 #: Columns the gatherer adds to the tidy table besides the override keys.
 ADDED_COLUMNS = ("job", "label", "policy_name")
@@ -235,6 +246,46 @@ def _read_job(job_dir: Path) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame
     return job, kpis, series
 
 
+def _refuse_mixed_sweeps(root: Path, jobs: list[dict[str, Any]]) -> None:
+    """Raise :class:`ResultsError` when the jobs come from more than one sweep.
+
+    Each job records the id of the sweep that ran it (``sweep_id`` in ``job.json``);
+    the folder's own id is in ``.sweep.json``. Jobs written before ids existed have
+    none, and are accepted only in a folder where no job has one.
+    """
+    try:
+        own = json.loads((root / ".sweep.json").read_text(encoding="utf-8")).get("id")
+    except (OSError, ValueError, AttributeError):
+        own = None
+    ids = {j.get("sweep_id") for j in jobs}
+    if own is None and len(ids) <= 1:
+        return
+    ref = own if own is not None else jobs[0].get("sweep_id")
+    foreign = [str(j["folder"]) for j in jobs if j.get("sweep_id") != ref]
+    if foreign:
+        whose = "the folder's own sweep (.sweep.json)" if own is not None else f"job folder {jobs[0]['folder']}"
+        raise ResultsError(
+            f"{root} mixes results of different sweeps: job folder(s) {', '.join(foreign[:10])} "
+            f"were written by another sweep than {whose}; rerun the sweep into an empty folder"
+        )
+
+
+def _refuse_duplicates(kpis: pd.DataFrame) -> None:
+    """Raise :class:`ResultsError` when a replication of a cell (same seed) appears in
+    more than one job: counting it twice would narrow every interval."""
+    overall = kpis[kpis["group"] == "all"]
+    per = overall.groupby(["cell", "seed", "replication"])["job"].nunique()
+    dup = per[per > 1]
+    if not dup.empty:
+        cell, seed, rep = dup.index[0]
+        jobs = sorted(overall[(overall["cell"] == cell) & (overall["seed"] == seed)]["job"].unique())
+        raise ResultsError(
+            f"replication {rep} of cell {cell} (seed {seed}) appears in job folders {', '.join(map(str, jobs))}: "
+            f"the same run would be counted twice ({len(dup)} duplicated replication(s)); "
+            "sweep one value of replications, or seed=... for independent runs"
+        )
+
+
 def gather(sweep_dir: str | Path) -> Gathered:
     """Read every job of a sweep folder.
 
@@ -279,6 +330,7 @@ def gather(sweep_dir: str | Path) -> Gathered:
         exclude |= {str(k) for k in multirun["hydra"]["job"]["config"]["override_dirname"]["exclude_keys"] or []}
 
     failed: list[FailedJob] = []
+    stamped_failed: list[dict[str, Any]] = []
     jobs: list[dict[str, Any]] = []
     kpi_parts: list[pd.DataFrame] = []
     series_parts: list[pd.DataFrame] = []
@@ -294,6 +346,8 @@ def gather(sweep_dir: str | Path) -> Gathered:
             except Exception:  # noqa: BLE001 - only used to name the failed job
                 cell = _cell_from_hydra(d, exclude)
             failed.append(FailedJob(folder=d.name, cell=cell, error=str(exc)))
+            with contextlib.suppress(Exception):
+                stamped_failed.append({**json.loads((d / "job.json").read_text(encoding="utf-8")), "folder": d.name})
             continue
         ov = dict(p for p in (parse_override(str(o), exclude) for o in job.get("overrides") or []) if p)
         overrides_by_job.append(ov)
@@ -306,6 +360,7 @@ def gather(sweep_dir: str | Path) -> Gathered:
         kpi_parts.append(kpis)
         series_parts.append(series)
 
+    _refuse_mixed_sweeps(root, [*jobs, *stamped_failed])
     if not kpi_parts:
         detail = "; ".join(f"{f.folder}: {f.error}" for f in failed[:3])
         raise ResultsError(f"no successful results in {root}: all {len(failed)} job(s) failed ({detail})")
@@ -330,6 +385,7 @@ def gather(sweep_dir: str | Path) -> Gathered:
     front = ["job", "cell", "label", *keys, "policy_name", "replication", "seed", "group", "name"]
     kpis_df = kpis_df[front + [c for c in kpi_names if c not in front]]
 
+    _refuse_duplicates(kpis_df)
     labels = kpis_df.drop_duplicates("job").set_index("job")["label"]
     series_df = pd.concat(series_parts, ignore_index=True)
     series_df.insert(2, "label", series_df["job"].map(labels))

@@ -64,7 +64,7 @@ class Factor:
         return float(node)
 
 
-#: The behaviour uncertainties studied by default (DESIGN 4; docs/model.md).
+#: The behaviour uncertainties studied by default (docs/references.md#borrower-behaviour; docs/model.md).
 DEFAULT_FACTORS = (
     Factor(
         "stress_willingness",

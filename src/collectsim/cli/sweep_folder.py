@@ -1,0 +1,169 @@
+"""A sweep folder belongs to one sweep: it is locked while the sweep runs, refused
+when it already holds results (unless the same sweep resumes), and stamped with the
+sweep's id, which every job copies into its ``job.json``.
+
+``<sweep dir>/.sweep.json`` holds the id, the command line, the start time and the
+number of jobs; ``<sweep dir>/.sweep.lock`` is the lock (``filelock``, released when
+the sweep ends or its process dies).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+STATE_FILE = ".sweep.json"
+LOCK_FILE = ".sweep.lock"
+DONE_DIR = ".done"
+#: Entries of a sweep folder that are the sweep's own bookkeeping, not results.
+BOOKKEEPING = {STATE_FILE, LOCK_FILE, DONE_DIR}
+#: Overrides that may differ when a sweep resumes (they change how results are shown,
+#: not the results).
+SHOWN_ONLY = {"resume", "show_segments", "baseline", "publish", "publish_dir", "memory_check"}
+
+#: The sweep this process is running (for the message on Ctrl-C).
+ACTIVE: dict[str, Any] = {}
+#: Locks held by this process, by sweep folder. Kept outside the callback object, which
+#: a launcher pickles to send to its workers (a lock cannot be pickled).
+_LOCKS: dict[str, FileLock] = {}
+
+
+def count_jobs(config: DictConfig) -> int:
+    """Number of jobs the basic sweeper will launch (product of the sweep lists)."""
+    overrides = list(config.hydra.overrides.task)
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    overrides += [f"{k}={v}" for k, v in params.items()]
+    parser = OverridesParser.create()
+    total = 1
+    seen: dict[str, int] = {}
+    for ov in parser.parse_overrides(overrides):
+        n = len(list(ov.sweep_string_iterator())) if ov.is_sweep_override() else 1
+        seen[ov.key_or_group] = n  # a command-line value replaces the config's list
+    for n in seen.values():
+        total *= n
+    return total
+
+
+def read_state(sweep_dir: Path) -> dict[str, Any]:
+    """The sweep's ``.sweep.json`` ({} when absent or unreadable)."""
+    try:
+        data = json.loads((sweep_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def sweep_id(sweep_dir: Path) -> str | None:
+    """The id of the sweep that owns ``sweep_dir``, or None."""
+    value = read_state(sweep_dir).get("id")
+    return str(value) if value else None
+
+
+def definition(overrides: list[str]) -> list[str]:
+    """The overrides that define a sweep's results, in a canonical order."""
+    return sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in SHOWN_ONLY)
+
+
+def resume_command(argv: list[str], sweep_dir: str) -> str:
+    """The command line that resumes the sweep started with ``argv`` in ``sweep_dir``."""
+    keep = [a for a in argv if not a.startswith(("resume=", "hydra.sweep.dir="))]
+    if not any(a in ("-m", "--multirun") for a in keep):
+        keep.insert(0, "-m")
+    return shlex.join(["collectsim", *keep, "resume=true", f"hydra.sweep.dir={sweep_dir}"])
+
+
+class SweepRefused(SystemExit):
+    """The sweep folder cannot be used (the message has been printed)."""
+
+
+def _refuse(message: str) -> None:
+    print(f"collectsim: error: {message}", file=sys.stderr, flush=True)
+    raise SweepRefused(2)
+
+
+class SweepFolder(Callback):
+    """Hydra callback: claim the sweep folder at the start, release it at the end.
+
+    List it first among the callbacks: Hydra calls the ``on_multirun_end`` hooks in
+    reverse order, so the folder stays locked until the report is written.
+    """
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        resume = bool(config.get("resume"))
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(sweep_dir / LOCK_FILE))
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            _refuse(f"{sweep_dir} is in use by another sweep; wait for it to end or choose another hydra.sweep.dir")
+        _LOCKS[str(sweep_dir)] = lock
+        overrides = [str(o) for o in config.hydra.overrides.task]
+        state = read_state(sweep_dir)
+        held = sorted(p.name for p in sweep_dir.iterdir() if p.name not in BOOKKEEPING)
+        if held and not resume:
+            _release(sweep_dir)
+            _refuse(
+                f"{sweep_dir} already holds results ({len(held)} entries); choose an empty hydra.sweep.dir, "
+                "or add resume=true to finish the sweep that is there"
+            )
+        if held and resume:
+            if not state.get("id"):
+                _release(sweep_dir)
+                _refuse(f"{sweep_dir} holds results without a sweep id (an older collectsim); start a new sweep")
+            if definition(state.get("overrides", [])) != definition(overrides):
+                _release(sweep_dir)
+                was = " ".join(definition(state.get("overrides", []))) or "(no overrides)"
+                _refuse(f"resume=true needs the same sweep as the one in {sweep_dir}: it was run with {was}")
+        try:
+            total = count_jobs(config)
+        except Exception:  # noqa: BLE001 - progress is a convenience, never a failure
+            total = 0
+        argv = sys.argv[1:]
+        new = {
+            "id": state.get("id") if held else uuid.uuid4().hex,
+            "overrides": overrides,
+            "argv": state.get("argv", argv) if held else argv,
+            "start": time.time(),
+            "jobs": total,
+        }
+        (sweep_dir / STATE_FILE).write_text(json.dumps(new, indent=2), encoding="utf-8")
+        shutil.rmtree(sweep_dir / DONE_DIR, ignore_errors=True)
+        (sweep_dir / DONE_DIR).mkdir()
+        ACTIVE.update(sweep_dir=str(sweep_dir), argv=argv, jobs=total)
+        print(f"sweep of {total or '?'} job(s) into {sweep_dir}", file=sys.stderr, flush=True)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        _release(Path(str(config.hydra.sweep.dir)))
+        ACTIVE.clear()
+
+
+def _release(sweep_dir: Path) -> None:
+    lock = _LOCKS.pop(str(sweep_dir), None)
+    if lock is not None and lock.is_locked:
+        lock.release()
+
+
+def interrupted_message() -> str:
+    """What to print when the user stops the command with Ctrl-C."""
+    if not ACTIVE:
+        return "collectsim: interrupted"
+    sweep_dir = Path(ACTIVE["sweep_dir"])
+    done = len(list((sweep_dir / DONE_DIR).glob("*"))) if (sweep_dir / DONE_DIR).is_dir() else 0
+    total = ACTIVE.get("jobs") or "?"
+    return (
+        f"collectsim: interrupted; {done} of {total} job(s) finished in {sweep_dir}.\n"
+        f"Resume (runs only the missing or failed jobs):\n  {resume_command(ACTIVE['argv'], str(sweep_dir))}"
+    )
