@@ -39,7 +39,9 @@ KEYS = [
 def main() -> None:
     extra = [a for a in sys.argv[1:] if not a.startswith("policies=")]
     chosen = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("policies=")]
-    policies = chosen[0].split(",") if chosen else ["do_nothing", "staged", "soft_first", "early_escalation", "pressure"]
+    policies = (
+        chosen[0].split(",") if chosen else ["do_nothing", "staged", "soft_first", "early_escalation", "pressure"]
+    )
     rows = {}
     for pol in policies:
         sc = load_scenario([f"policy={pol}", *extra])

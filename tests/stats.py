@@ -1,13 +1,14 @@
-"""Confidence intervals over replications, for statistical tests."""
+"""Confidence intervals over replications, for statistical tests (the project's one
+t-interval, :func:`collectsim.stats.t_interval`)."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from collectsim.stats import t_interval
 
 
 def ci(values: np.ndarray | list[float], level: float = 0.95) -> tuple[float, float]:
     """The t confidence interval (low, high) of the mean of ``values``."""
-    v = np.asarray(values, dtype=float)
-    half = stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
-    return float(v.mean() - half), float(v.mean() + half)
+    mean, half, _ = t_interval(np.asarray(values, dtype=float), level)
+    return mean - half, mean + half

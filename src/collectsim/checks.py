@@ -29,6 +29,7 @@ from collectsim.portfolio import build_portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario_types import Scenario
 from collectsim.state import OPEN, AccountState
+from collectsim.stats import t_interval
 
 
 @dataclass
@@ -45,9 +46,8 @@ class Check:
 
     @property
     def ci(self) -> tuple[float, float]:
-        v = self.values
-        half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
-        return self.mean - half, self.mean + half
+        mean, half, _ = t_interval(self.values)
+        return mean - half, mean + half
 
     @property
     def p_value(self) -> float:

@@ -6,9 +6,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 from collectsim.metrics import RunResult
+from collectsim.stats import t_interval
 
 SECTIONS: list[tuple[str, list[str]]] = [
     (
@@ -100,13 +100,8 @@ def fmt(v: float) -> str:
 
 def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Mean and half-width of the t confidence interval (0 for one value)."""
-    v = values[~np.isnan(values)]
-    if v.size == 0:
-        return float("nan"), float("nan")
-    if v.size == 1:
-        return float(v[0]), 0.0
-    half = stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
-    return float(v.mean()), float(half)
+    mean, half, n = t_interval(values, level)
+    return mean, 0.0 if n == 1 else half
 
 
 def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
