@@ -40,7 +40,7 @@ from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
 from collectsim.distributions import mean_of
 from collectsim.legal import LegalPipeline, court_fee
-from collectsim.metrics import Capacity, RunResult, compute_result
+from collectsim.metrics import SERIES_KEYS, Capacity, RunResult, compute_result
 from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
 from collectsim.portfolio import build_portfolio
 from collectsim.random_streams import RandomStreams
@@ -96,19 +96,7 @@ class Simulation:
         self.progress = progress
         self.record_events = record_events
         self.event_log: list[dict[str, np.ndarray]] = []
-        self.series: dict[str, list[float]] = {
-            k: []
-            for k in (
-                "day",
-                "collected_cum",
-                "outstanding",
-                "open_accounts",
-                "stress_mean",
-                "backlog",
-                "busy_minutes",
-                "available_minutes",
-            )
-        }
+        self.series: dict[str, list[float]] = {k: [] for k in SERIES_KEYS}
 
     # ------------------------------------------------------------------ run
     def run(self) -> RunResult:

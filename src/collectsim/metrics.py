@@ -63,6 +63,18 @@ DIRECTIONS: dict[str, int] = {
     "backlog_end": -1,
 }
 
+#: The daily series of a run, in order (one value per simulated day).
+SERIES_KEYS = (
+    "day",
+    "collected_cum",
+    "outstanding",
+    "open_accounts",
+    "stress_mean",
+    "backlog",
+    "busy_minutes",
+    "available_minutes",
+)
+
 COST_KPIS = tuple(f"cost_{c}" for c in (*COST_CHANNELS, "collectors", "training"))
 
 

@@ -23,20 +23,12 @@ from typing import Any
 import pandas as pd
 
 from collectsim.errors import ResultsError
+from collectsim.metrics import SERIES_KEYS
 
 #: Columns of ``kpis.csv`` that identify a row rather than measure something.
 META_COLUMNS = ("cell", "policy", "replication", "seed", "group", "name")
 #: Columns every ``series.csv`` must have.
-SERIES_COLUMNS = (
-    "cell",
-    "replication",
-    "day",
-    "collected_cum",
-    "outstanding",
-    "open_accounts",
-    "stress_mean",
-    "backlog",
-)
+SERIES_COLUMNS = ("cell", "replication", *SERIES_KEYS)
 #: Override keys that do not define a cell (excluded from Hydra's override_dirname by
 #: ``conf/config.yaml``); a sweep's ``multirun.yaml`` may add more.
 NON_CELL_KEYS = frozenset(
