@@ -93,7 +93,11 @@ def _rows(cls: type, value: Any, prefix: str, comments: dict[str, str], plain_pr
         plain = f"{plain_prefix}{f.name}"
         v = value.get(f.name) if isinstance(value, dict) else None
         inner = [a for a in typing.get_args(tp) if a is not type(None)]
-        nested = tp if dataclasses.is_dataclass(tp) else (inner[0] if len(inner) == 1 and dataclasses.is_dataclass(inner[0]) else None)
+        nested = (
+            tp
+            if dataclasses.is_dataclass(tp)
+            else (inner[0] if len(inner) == 1 and dataclasses.is_dataclass(inner[0]) else None)
+        )
         if nested is not None and nested.__name__ != "Dist" and isinstance(v, dict):
             rows.append([f"`{key}`", _type_name(tp), "", comments.get(plain, "")])
             rows += _rows(nested, v, key + ".", comments, plain + ".")
@@ -104,7 +108,14 @@ def _rows(cls: type, value: Any, prefix: str, comments: dict[str, str], plain_pr
             first = v[0] if isinstance(v, list) and v else {}
             rows += _rows(item, first, key + "[i].", comments, plain + ".")
             continue
-        rows.append([f"`{key}`", _type_name(tp), f"`{_fmt(v)}`" if v is not None or f.default is None else "", comments.get(plain, "")])
+        rows.append(
+            [
+                f"`{key}`",
+                _type_name(tp),
+                f"`{_fmt(v)}`" if v is not None or f.default is None else "",
+                comments.get(plain, ""),
+            ]
+        )
     return rows
 
 
@@ -155,7 +166,12 @@ def render() -> str:
     for group in groups:
         opts = sorted(p.stem for p in (root / group).glob("*.yaml") if p.stem != "schema")
         chosen = choices[group]
-        lines += [f"## `{group}`", "", f"Options: {', '.join(f'`{o}`' + (' (default)' if o == chosen else '') for o in opts)}.", ""]
+        lines += [
+            f"## `{group}`",
+            "",
+            f"Options: {', '.join(f'`{o}`' + (' (default)' if o == chosen else '') for o in opts)}.",
+            "",
+        ]
         text = (root / group / f"{chosen}.yaml").read_text(encoding="utf-8")
         comments = _comments(text)
         if group in GROUP_SCHEMAS:

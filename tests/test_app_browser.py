@@ -137,7 +137,9 @@ def test_page_runs_and_matches_the_python_api(server: str) -> None:
     p = expected.paired
     want_paired = [
         [str(lbl), str(k), fmt_ci(float(m), float(h), signed=True), str(v)]
-        for lbl, k, m, h, v in zip(p["label"], p["kpi"], p["diff_mean"], p["diff_half_width"], p["verdict"], strict=True)
+        for lbl, k, m, h, v in zip(
+            p["label"], p["kpi"], p["diff_mean"], p["diff_half_width"], p["verdict"], strict=True
+        )
     ]
     # Streamlit prints a repeated first index level once; fill it down before comparing.
     got, last = [], ""

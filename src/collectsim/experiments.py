@@ -61,7 +61,9 @@ def cell_name(overrides: Sequence[str]) -> str:
 
 def _check_cells(cells: Sequence[Sequence[str]]) -> list[list[str]]:
     if isinstance(cells, str) or not cells:
-        raise ConfigError("cells must be a non-empty list of override lists, e.g. [['policy=soft_first'], ['policy=staged']]")
+        raise ConfigError(
+            "cells must be a non-empty list of override lists, e.g. [['policy=soft_first'], ['policy=staged']]"
+        )
     out = []
     for i, c in enumerate(cells):
         if isinstance(c, str):
@@ -220,7 +222,9 @@ def sweep_command(
         return None
     from collectsim.report.markdown import shell_quote
 
-    return " ".join(["collectsim", "-m", *(shell_quote(o) for o in ovs), f"seed={seed}", f"replications={replications}"])
+    return " ".join(
+        ["collectsim", "-m", *(shell_quote(o) for o in ovs), f"seed={seed}", f"replications={replications}"]
+    )
 
 
 def _write_multirun(root: Path, base: Sequence[str], cells: list[list[str]], seed: int, reps: int) -> None:
@@ -280,7 +284,9 @@ def compare(
     ConfigError
         When no cell matches the baseline (the message lists the values present).
     """
-    paired: Paired = paired_differences(as_gathered(kpis), baseline=baseline, kpis=list(kpi_names) if kpi_names else None)
+    paired: Paired = paired_differences(
+        as_gathered(kpis), baseline=baseline, kpis=list(kpi_names) if kpi_names else None
+    )
     if paired.table.empty and paired.notes:
         raise ConfigError(paired.notes[0])
     paired.table.attrs["notes"] = paired.notes

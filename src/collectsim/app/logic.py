@@ -16,7 +16,14 @@ from collectsim.errors import ConfigError
 from collectsim.experiments import ProgressFn, compare, run_experiments, sweep_command
 
 #: KPIs in the page's numbers table, in order.
-PAGE_KPIS = ("recovery_rate", "net_recovery", "cost_to_collect", "stress_peak_p95", "distress_day_share", "collector_utilisation")
+PAGE_KPIS = (
+    "recovery_rate",
+    "net_recovery",
+    "cost_to_collect",
+    "stress_peak_p95",
+    "distress_day_share",
+    "collector_utilisation",
+)
 #: The full-size study the page's command line proposes.
 FULL_REPLICATIONS = 12
 
@@ -155,4 +162,13 @@ def run_choices(choices: Choices, out_dir: str | Path, progress: ProgressFn | No
     return Outcome(kpis=kpis, numbers=numbers_table(kpis), paired=paired, figures=figures, sweep_dir=out)
 
 
-__all__ = ["PAGE_KPIS", "Choices", "Outcome", "normalised_shares", "numbers_table", "options", "run_choices", "segment_names"]
+__all__ = [
+    "PAGE_KPIS",
+    "Choices",
+    "Outcome",
+    "normalised_shares",
+    "numbers_table",
+    "options",
+    "run_choices",
+    "segment_names",
+]

@@ -39,7 +39,9 @@ with st.sidebar:
         max_selections=3,
     )
     team = st.number_input("Team size (collectors)", min_value=1, max_value=200, value=4, step=1)
-    compliance = st.selectbox("Compliance preset", options("compliance"), index=options("compliance").index("china_2025"))
+    compliance = st.selectbox(
+        "Compliance preset", options("compliance"), index=options("compliance").index("china_2025")
+    )
     st.header("Uncertainty")
     willingness_effect = st.slider(
         "Stress sensitivity (how much stress lowers willingness to pay)", 0.0, 1.5, 0.3, 0.05
@@ -100,7 +102,8 @@ else:
                 "policy": p["label"],
                 "KPI": p["kpi"],
                 "difference": [
-                    fmt_ci(float(m), float(h), signed=True) for m, h in zip(p["diff_mean"], p["diff_half_width"], strict=True)
+                    fmt_ci(float(m), float(h), signed=True)
+                    for m, h in zip(p["diff_mean"], p["diff_half_width"], strict=True)
                 ],
                 "verdict": p["verdict"],
             }

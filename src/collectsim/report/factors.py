@@ -18,7 +18,14 @@ from collectsim.report.gather import Gathered
 from collectsim.report.style import cell_styles, legend_handles
 
 #: KPIs drawn against a factor, in panel order (those the sweep has).
-FACTOR_KPIS = ("recovery_rate", "net_recovery", "cost_to_collect", "stress_peak_p95", "collector_utilisation", "backlog_mean")
+FACTOR_KPIS = (
+    "recovery_rate",
+    "net_recovery",
+    "cost_to_collect",
+    "stress_peak_p95",
+    "collector_utilisation",
+    "backlog_mean",
+)
 _MAX_PANELS = 4
 
 
@@ -68,8 +75,12 @@ def plot_factor(g: Gathered, key: str, out_dir: Path) -> Path | None:
             m = line["mean"].to_numpy(float)
             hw = line["half_width"].to_numpy(float)
             if np.isfinite(hw).any():
-                ax.fill_between(x, m - np.nan_to_num(hw), m + np.nan_to_num(hw), color=st.colour, alpha=0.18, linewidth=0)
-            ax.plot(x, m, color=st.colour, linestyle=st.linestyle if len(group_keys) > 1 else "-", marker="o", markersize=4)
+                ax.fill_between(
+                    x, m - np.nan_to_num(hw), m + np.nan_to_num(hw), color=st.colour, alpha=0.18, linewidth=0
+                )
+            ax.plot(
+                x, m, color=st.colour, linestyle=st.linestyle if len(group_keys) > 1 else "-", marker="o", markersize=4
+            )
         d = DIRECTIONS.get(kpi, 0)
         ax.set_title(kpi + (" (higher is better)" if d > 0 else " (lower is better)" if d < 0 else ""), fontsize=8)
         ax.set_xticks(xs, [_tick(v) for v in xs], fontsize=7)

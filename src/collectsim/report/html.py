@@ -39,7 +39,7 @@ def markdown_to_html(text: str, base_dir: Path, title: str = "collectsim report"
 
     body = _IMG.sub(inline, body)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n{body}</body>\n</html>\n"
     )
 

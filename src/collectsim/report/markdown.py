@@ -67,6 +67,8 @@ def factor_caption(key: str) -> tuple[str, str]:
         "swept setting), the mean per cell with a 95% confidence band. Where lines cross, the better "
         f"policy changes with {key}; where the bands overlap, read the paired differences instead.",
     )
+
+
 _ERROR_CHARS = 300
 
 

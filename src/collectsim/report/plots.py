@@ -110,7 +110,7 @@ def _clusters(
     return groups
 
 
-def _spread(x: np.ndarray, y: np.ndarray, ax: object, radius_pt: float = 5.0) -> list[tuple[float, float]]:
+def spread_offsets(x: np.ndarray, y: np.ndarray, ax: object, radius_pt: float = 5.0) -> list[tuple[float, float]]:
     """Display offsets (points) that move markers drawn on top of each other apart.
 
     Markers closer than ``2 * radius_pt`` on screen are spread evenly on a circle of
@@ -172,12 +172,20 @@ def plot_recovery_vs_stress(g: Gathered, out_dir: Path) -> Path | None:
         handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1, label="Pareto front"))
     ax.margins(0.12)
     ax.autoscale_view()
-    offsets = _spread(x, y, ax)
+    offsets = spread_offsets(x, y, ax)
     for i in range(n):
         st = styles[cells[i]]
         tr = offset_copy(ax.transData, fig=fig, x=offsets[i][0], y=offsets[i][1], units="points")
         ax.scatter(
-            x[i], y[i], s=55, marker=st.marker, color=st.colour, edgecolor="black", linewidth=0.6, zorder=3, transform=tr
+            x[i],
+            y[i],
+            s=55,
+            marker=st.marker,
+            color=st.colour,
+            edgecolor="black",
+            linewidth=0.6,
+            zorder=3,
+            transform=tr,
         )
     if front.size and n <= 6:
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
@@ -355,7 +363,9 @@ def plot_capacity(g: Gathered, out_dir: Path) -> Path | None:
             height=0.6,
             error_kw={"elinewidth": 1, "capsize": 2},
         )
-        ax.set_xlabel(k + (" (share of paid minutes busy)" if k == "collector_utilisation" else " (calls waiting)"), fontsize=8)
+        ax.set_xlabel(
+            k + (" (share of paid minutes busy)" if k == "collector_utilisation" else " (calls waiting)"), fontsize=8
+        )
         ax.set_xlim(left=0.0, right=None if np.nanmax(np.abs(st["mean"].fillna(0.0))) > 0 else 1.0)
         ax.grid(axis="x", alpha=0.3)
         ax.set_yticks(pos, [] if j else [_wrap(lbl, 24) for lbl in cells["label"]], fontsize=fs)
@@ -365,10 +375,12 @@ def plot_capacity(g: Gathered, out_dir: Path) -> Path | None:
         for cell in cells["cell"]:
             if cell in mean.index.get_level_values(0):
                 st = styles[cell]
-                m = mean.loc[cell].rolling(BACKLOG_WINDOW_DAYS, min_periods=1).mean()
-                ax.plot(m.index.to_numpy(float), m.to_numpy(float), color=st.colour, linestyle=st.linestyle, linewidth=1.4)
+                m = mean.loc[cell].rolling(BACKLOG_WINDOW_DAYS, min_periods=1, center=True).mean()
+                ax.plot(
+                    m.index.to_numpy(float), m.to_numpy(float), color=st.colour, linestyle=st.linestyle, linewidth=1.4
+                )
         ax.set_xlabel("day", fontsize=8)
-        ax.set_ylabel(f"calls waiting\n({BACKLOG_WINDOW_DAYS}-day average)", fontsize=8)
+        ax.set_ylabel(f"calls waiting\n(centred {BACKLOG_WINDOW_DAYS}-day average)", fontsize=8)
         ax.set_ylim(bottom=0.0, top=None if float(mean.max()) > 0 else 1.0)
         busy = mean[mean > 0.01 * float(mean.max())].index.get_level_values(1) if float(mean.max()) > 0 else []
         last_day = float(mean.index.get_level_values(1).max())
@@ -377,11 +389,23 @@ def plot_capacity(g: Gathered, out_dir: Path) -> Path | None:
             # axis soon after and say so.
             stop = float(max(busy)) * 1.15 + 2
             ax.set_xlim(0.0, stop)
-            ax.text(0.99, 0.95, f"backlog about 0 after day {int(max(busy))}\n(to day {int(last_day)})",
-                    transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.3")
+            ax.text(
+                0.99,
+                0.95,
+                f"backlog about 0 after day {int(max(busy))}\n(to day {int(last_day)})",
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize=7,
+                color="0.3",
+            )
         ax.grid(alpha=0.3)
         ax.legend(
-            handles=legend_handles(styles, lines=True), fontsize=fs, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False
+            handles=legend_handles(styles, lines=True),
+            fontsize=fs,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            frameon=False,
         )
     fig.suptitle("Collector capacity per cell (bars: mean with 95% CI)", fontsize=9)
     return _save(fig, out_dir / "capacity.png")
@@ -412,6 +436,7 @@ __all__ = [
     "PLOTS",
     "make_plots",
     "pareto_front",
+    "spread_offsets",
     "plot_capacity",
     "plot_cost_breakdown",
     "plot_recovery_curves",

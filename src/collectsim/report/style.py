@@ -9,6 +9,7 @@ curves that coincide still show as a solid line under a dashed one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import pandas as pd
@@ -17,7 +18,7 @@ from matplotlib.lines import Line2D
 from collectsim.report.gather import Gathered
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "h", "<", ">", "p")
-LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
+LINESTYLES: tuple[Any, ...] = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class CellStyle:
 
     colour: tuple[float, float, float, float]
     marker: str
-    linestyle: object
+    linestyle: Any
     policy: str
     others: str
 
@@ -41,9 +42,7 @@ def cell_styles(g: Gathered) -> dict[str, CellStyle]:
     cells = g.cells()
     policies = list(dict.fromkeys(cells["policy"].astype(str)))
     others_keys = list(g.varying_keys)
-    combos = [
-        ", ".join(f"{k}={r[k]}" for k in others_keys if str(r[k]) != "") for _, r in cells.iterrows()
-    ]
+    combos = [", ".join(f"{k}={r[k]}" for k in others_keys if str(r[k]) != "") for _, r in cells.iterrows()]
     levels = list(dict.fromkeys(combos))
     colours = _colours(len(policies))
     out = {}

@@ -143,30 +143,66 @@ def summarise(g: Gathered, objectives: Sequence[str] = OBJECTIVES) -> Summary:
     anchor = best.get(first)
     if anchor is None:
         return out
-    others = [c for c in pareto if c != anchor]
-    if not others:
+    # The trade-off: the best cell on the first objective against the best cell on each
+    # other objective, when that cell is a different, unbeaten one.
+    wins: dict[str, list[str]] = {}
+    for k in objectives:
+        if k in best:
+            wins.setdefault(best[k], []).append(k)
+    rivals = [c for c in wins if c != anchor and c in pareto]
+    if not rivals:
         out.tradeoff.append(
-            f"{labels[anchor]} is best on {OBJECTIVE_NAMES.get(first, first)} and no cell beats it on "
-            "any objective without losing on another, so there is no trade-off to make in this sweep."
+            f"{labels[anchor]} is best on {_names(wins[anchor])} and no cell beats it on another objective "
+            "without losing on one, so this sweep shows no trade-off between the objectives."
         )
-    for c in others[:3]:
+    for c in rivals[:2]:
         t = pair_cells(g, c, anchor, objectives).set_index("kpi")
         if t.empty:
             continue
-        gains, losses, ties = [], [], []
+        gains: list[str] = []
+        losses: list[str] = []
+        ties: list[str] = []
         for k in objectives:
             r = t.loc[k]
-            words = f"{k} {_fmt(float(r['diff_mean']), float(r['diff_half_width']), signed=True)}"
+            words = _change(k, float(r["diff_mean"]), float(r["diff_half_width"]), float(r["diff_pct"]))
             {"better": gains, "worse": losses}.get(str(r["verdict"]), ties).append(words)
-        parts = []
+        text = f"Against {labels[anchor]} (best on {_names(wins[anchor])}), {labels[c]} (best on {_names(wins[c])})"
         if gains:
-            parts.append("gains on " + ", ".join(gains))
+            text += " " + " and ".join(gains)
         if losses:
-            parts.append("loses on " + ", ".join(losses))
+            text += (", but" if gains else "") + " " + " and ".join(losses)
         if ties:
-            parts.append("cannot be told apart on " + ", ".join(k.split(" ")[0] for k in ties))
-        out.tradeoff.append(f"Against {labels[anchor]}, {labels[c]} " + "; ".join(parts) + ".")
+            text += f"; {', '.join(k.split(' ', 1)[1].split(' by')[0] for k in ties)} cannot be told apart"
+        out.tradeoff.append(text + ".")
+    rest = [c for c in pareto if c != anchor and c not in rivals[:2]]
+    kept = []
+    for c in rest[:4]:
+        t = pair_cells(g, c, anchor, objectives)
+        gains = [
+            _change(str(r["kpi"]), float(r["diff_mean"]), float(r["diff_half_width"]), float(r["diff_pct"]))
+            for _, r in t.iterrows()
+            if r["verdict"] == "better"
+        ]
+        if gains:
+            kept.append(f"{labels[c]} ({' and '.join(gains)})")
+    if kept:
+        out.tradeoff.append(f"Also unbeaten, for what they do better than {labels[anchor]}: {'; '.join(kept)}.")
     return out
+
+
+def _names(kpis: Sequence[str]) -> str:
+    return " and ".join(OBJECTIVE_NAMES.get(k, k) for k in kpis)
+
+
+def _change(kpi: str, diff: float, hw: float, pct: float) -> str:
+    """``raises recovery_rate by 0.012 ± 0.003 (+1.2%)``."""
+    from collectsim.report.markdown import fmt_ci
+
+    verb = "raises" if diff > 0 else "lowers"
+    pct_txt = (
+        f" ({pct:+.0f}%)" if math.isfinite(pct) and abs(pct) >= 1 else f" ({pct:+.1f}%)" if math.isfinite(pct) else ""
+    )
+    return f"{verb} {kpi} by {fmt_ci(abs(diff), hw)}{pct_txt}"
 
 
 def summary_lines(g: Gathered, paired: Paired, objectives: Sequence[str] = OBJECTIVES) -> list[str]:
@@ -184,9 +220,11 @@ def summary_lines(g: Gathered, paired: Paired, objectives: Sequence[str] = OBJEC
         if ru is not None:
             other, row = ru
             if row is not None and int(row["n"]) >= 2:
-                gap = _fmt(float(row["diff_mean"]), float(row["diff_half_width"]), signed=True)
+                diff = float(row["diff_mean"])
+                gap = _fmt(abs(diff), float(row["diff_half_width"]))
+                side = "higher" if diff > 0 else "lower"
                 tie = row["verdict"] == "not distinguishable"
-                text += f"; next {other}, {gap} paired" + (" (not distinguishable)" if tie else "")
+                text += f"; next {other}, {gap} {side} (paired" + (", not distinguishable)" if tie else ")")
             else:
                 text += f"; next {other}"
         lines.append(text + ".")
@@ -197,10 +235,10 @@ def summary_lines(g: Gathered, paired: Paired, objectives: Sequence[str] = OBJEC
             f"- **Pareto set** (no other cell is better on one objective and worse on none): {', '.join(s.pareto)}."
         )
         by_beater: dict[str, list[str]] = {}
-        for lost, by in s.dominated.items():
-            by_beater.setdefault(by, []).append(lost)
-        for by, lost in by_beater.items():
-            lines.append(f"  - beaten by {by}: {'; '.join(lost)}.")
+        for beaten, by in s.dominated.items():
+            by_beater.setdefault(by, []).append(beaten)
+        for by, group in by_beater.items():
+            lines.append(f"  - beaten by {by} (better on at least one objective, worse on none): {'; '.join(group)}.")
     lines.append("")
     if s.tradeoff:
         lines += ["**Trade-off** (paired differences, 95% intervals): " + " ".join(s.tradeoff), ""]
@@ -260,7 +298,10 @@ def stress_scale_lines(g: Gathered) -> list[str]:
         for key, name in _SCALE_CHANNELS
         if isinstance(ch.get(key), dict) and "stress_increment" in ch[key]
     ]
-    w, c, p = (float(st.get(k, v)) for k, v in (("willingness_effect", 0.3), ("contactability_effect", 0.2), ("complaint_effect", 0.5)))
+    w, c, p = (
+        float(st.get(k, v))
+        for k, v in (("willingness_effect", 0.3), ("contactability_effect", 0.2), ("complaint_effect", 0.5))
+    )
     varied = [k for k in g.varying_keys if k.startswith(("stress.", "channels."))]
     lines = [
         "## Stress scale",
