@@ -33,9 +33,9 @@ def test_choices_compose_to_the_scenario_they_describe() -> None:
     sc = load_scenario([*c.base(), *c.cells()[1]])
     assert sc.collectors.size == 7 and sc.portfolio.n_accounts == 800 and sc.stress.willingness_effect == 0.6
     assert [s.share for s in sc.portfolio.segments] == [0.75, 0.25]
-    cmd = c.command()
+    cmd = c.command()  # 7 collectors for 800 accounts is 175 for the full book of 20,000
     assert cmd.startswith(
-        "collectsim -m policy=soft_first,staged portfolio=hardship collectors.size=7 compliance=reg_f"
+        "collectsim -m policy=soft_first,staged portfolio=hardship collectors.size=175 compliance=reg_f"
     )
     assert "portfolio.n_accounts" not in cmd and "replications=12" in cmd and cmd.endswith("baseline=soft_first")
 

@@ -106,7 +106,8 @@ def test_page_runs_and_matches_the_python_api(server: str) -> None:
             page.locator('[data-testid="stImage"] img').nth(2).wait_for(timeout=60_000)
             page.wait_for_timeout(500)
             page.screenshot(path=str(DOCS / "app_results.png"))
-            page.get_by_text("The same comparison at full size").scroll_into_view_if_needed()
+            code = page.locator("code").filter(has_text="collectsim -m").first
+            code.scroll_into_view_if_needed()
             page.wait_for_timeout(500)
             page.screenshot(path=str(DOCS / "app_capacity_command.png"))
 
@@ -116,7 +117,7 @@ def test_page_runs_and_matches_the_python_api(server: str) -> None:
             )
             numbers = _table(page, 0)
             paired = _table(page, 1)
-            command = page.locator("code").filter(has_text="collectsim -m").first.inner_text()
+            command = code.inner_text()
         finally:
             browser.close()
 
@@ -150,5 +151,6 @@ def test_page_runs_and_matches_the_python_api(server: str) -> None:
         got.append(r)
     assert got == want_paired
 
-    assert f"collectors.size={TEAM}" in command and "policy=soft_first,early_escalation" in command
+    # The full-size team keeps the page's accounts per collector: 3 per 2,000 is 30 per 20,000.
+    assert f"collectors.size={TEAM * 10}" in command and "policy=soft_first,early_escalation" in command
     assert "portfolio.n_accounts" not in command  # the full-size sweep

@@ -79,11 +79,22 @@ class Choices:
         if bad:
             raise ConfigError(f"policy={bad[0]} is not an option; allowed: {', '.join(options('policy'))}")
 
+    def full_accounts(self) -> int:
+        """Accounts of the chosen portfolio option at full size."""
+        import yaml
+
+        path = Path(config_dir()) / "portfolio" / f"{self.portfolio}.yaml"
+        return int((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("n_accounts", self.n_accounts))
+
+    def full_team(self) -> int:
+        """The team scaled from the page's small book to the full one (same accounts per collector)."""
+        return max(1, round(self.team_size * self.full_accounts() / self.n_accounts))
+
     def base(self, full: bool = False) -> list[str]:
-        """Overrides shared by every cell (``full``: without the small-book settings)."""
+        """Overrides shared by every cell (``full``: the full-size book, team scaled to it)."""
         ovs = [
             f"portfolio={self.portfolio}",
-            f"collectors.size={self.team_size}",
+            f"collectors.size={self.full_team() if full else self.team_size}",
             f"compliance={self.compliance}",
             f"stress.willingness_effect={self.willingness_effect:g}",
         ]

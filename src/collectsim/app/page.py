@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from collectsim.app.logic import PAGE_KPIS, Choices, options, run_choices, segment_names
+from collectsim.app.logic import FULL_REPLICATIONS, PAGE_KPIS, Choices, options, run_choices, segment_names
 from collectsim.errors import CollectsimError
 from collectsim.report.markdown import fmt_ci
 
@@ -111,5 +111,8 @@ else:
     )
     if "capacity" in outcome.figures:
         st.image(str(outcome.figures["capacity"]), caption="Collector capacity")
-    st.markdown("**The same comparison at full size** (20,000 accounts unless the portfolio says otherwise):")
-    st.code(ran.command(), language="bash")
+    st.markdown(
+        f"**The same comparison at full size**: {ran.full_accounts():,} accounts, the team scaled to "
+        f"{ran.full_team()} collectors (the same accounts per collector), {FULL_REPLICATIONS} replications, with the report:"
+    )
+    st.code(ran.command(), language="bash", wrap_lines=True)
