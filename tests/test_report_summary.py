@@ -171,3 +171,45 @@ def test_markers_on_the_same_spot_are_moved_apart() -> None:
     off = spread_offsets(x, y, ax)
     assert off[2] == (0.0, 0.0)
     assert np.hypot(off[0][0] - off[1][0], off[0][1] - off[1][1]) >= 5.0
+
+
+def _hand_made(values: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
+    """A tidy table of cells with given (recovery, cost, stress) means, 4 replications
+    each with the same small noise, so the paired differences are exact."""
+    rows = []
+    for j, (pol, (rec, cost, stress)) in enumerate(values.items()):
+        for k in range(4):
+            noise = 0.001 * (k - 1.5)
+            rows.append(
+                {
+                    "job": str(j),
+                    "cell": f"policy={pol}",
+                    "label": pol,
+                    "policy": pol,
+                    "policy_name": pol,
+                    "replication": k,
+                    "seed": 0,
+                    "group": "all",
+                    "name": "all",
+                    "recovery_rate": rec + noise,
+                    "cost_to_collect": cost + noise * 0.1 + 0.0001 * k**2,
+                    "stress_peak_p95": stress + noise * 2 + 0.001 * k**2,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_pareto_set_on_a_hand_made_sweep() -> None:
+    from collectsim.experiments import as_gathered
+
+    # a: most recovery, most stress; b: least stress, least recovery (a trade-off, both
+    # unbeaten); c: less recovery than a, same cost, more stress (beaten by a).
+    g = as_gathered(
+        _hand_made({"a": (0.95, 0.01, 3.0), "b": (0.90, 0.01, 1.0), "c": (0.93, 0.01, 3.5), "d": (0.95, 0.01, 3.0)})
+    )
+    front, beaten_by = pareto_set(g)
+    assert front == ["policy=a", "policy=b", "policy=d"]  # a and d tie: neither beats the other
+    assert beaten_by == {"policy=c": "policy=a"}
+    s = summarise(g)
+    assert s.winners["recovery_rate"][0] in ("a", "d") and s.winners["stress_peak_p95"][0] == "b"
+    assert any(t.startswith("Against") and "b (best on borrower stress)" in t for t in s.tradeoff)
