@@ -139,21 +139,26 @@ def summarise(g: Gathered, objectives: Sequence[str] = OBJECTIVES) -> Summary:
     pareto, beaten_by = pareto_set(g, objectives)
     out.pareto = [labels[c] for c in pareto]
     out.dominated = {labels[c]: labels[b] for c, b in beaten_by.items()}
-    first = objectives[0]
-    anchor = best.get(first)
+    # The trade-off among the unbeaten cells: the best of them on the first objective
+    # against the best of them on each other objective.
+    top: dict[str, str] = {}
+    for k in objectives:
+        d = DIRECTIONS.get(k, 1)
+        ok = [c for c in pareto if math.isfinite(stats_by[k][c][0])]
+        if ok:
+            top[k] = min(ok, key=lambda c: -d * stats_by[k][c][0])
+    anchor = top.get(objectives[0])
     if anchor is None:
         return out
-    # The trade-off: the best cell on the first objective against the best cell on each
-    # other objective, when that cell is a different, unbeaten one.
     wins: dict[str, list[str]] = {}
-    for k in objectives:
-        if k in best:
-            wins.setdefault(best[k], []).append(k)
-    rivals = [c for c in wins if c != anchor and c in pareto]
+    for k, c in top.items():
+        wins.setdefault(c, []).append(k)
+    rivals = [c for c in wins if c != anchor]
+    among = "" if anchor == best.get(objectives[0]) else " among the unbeaten cells"
     if not rivals:
         out.tradeoff.append(
-            f"{labels[anchor]} is best on {_names(wins[anchor])} and no cell beats it on another objective "
-            "without losing on one, so this sweep shows no trade-off between the objectives."
+            f"{labels[anchor]} is best{among} on {_names(wins[anchor])} and no cell beats it on another "
+            "objective without losing on one, so this sweep shows no trade-off between the objectives."
         )
     for c in rivals[:2]:
         t = pair_cells(g, c, anchor, objectives).set_index("kpi")
@@ -166,13 +171,21 @@ def summarise(g: Gathered, objectives: Sequence[str] = OBJECTIVES) -> Summary:
             r = t.loc[k]
             words = _change(k, float(r["diff_mean"]), float(r["diff_half_width"]), float(r["diff_pct"]))
             {"better": gains, "worse": losses}.get(str(r["verdict"]), ties).append(words)
-        text = f"Against {labels[anchor]} (best on {_names(wins[anchor])}), {labels[c]} (best on {_names(wins[c])})"
-        if gains:
-            text += " " + " and ".join(gains)
-        if losses:
-            text += (", but" if gains else "") + " " + " and ".join(losses)
-        if ties:
-            text += f"; {', '.join(k.split(' ', 1)[1].split(' by')[0] for k in ties)} cannot be told apart"
+        among_c = "" if all(best.get(k) == c for k in wins[c]) else " among the unbeaten cells"
+        text = (
+            f"Against {labels[anchor]} (best{among} on {_names(wins[anchor])}), "
+            f"{labels[c]} (best{among_c} on {_names(wins[c])})"
+        )
+        tied = [k for k in objectives if str(t.loc[k, "verdict"]) not in ("better", "worse")]
+        if not gains and not losses:
+            text += f" cannot be told apart on {', '.join(tied)}: more replications are needed to see the trade-off"
+        else:
+            if gains:
+                text += " " + " and ".join(gains)
+            if losses:
+                text += (", but" if gains else "") + " " + " and ".join(losses)
+            if ties:
+                text += f"; {', '.join(tied)} cannot be told apart"
         out.tradeoff.append(text + ".")
     rest = [c for c in pareto if c != anchor and c not in rivals[:2]]
     kept = []
@@ -228,11 +241,12 @@ def summary_lines(g: Gathered, paired: Paired, objectives: Sequence[str] = OBJEC
             else:
                 text += f"; next {other}"
         lines.append(text + ".")
+    sep = "; " if any("," in lbl for lbl in s.pareto) else ", "
     if len(s.pareto) == len(g.cells()):
-        lines.append(f"- **Pareto set**: every cell ({', '.join(s.pareto)}): none beats another.")
+        lines.append(f"- **Pareto set**: every cell ({sep.join(s.pareto)}): none beats another.")
     else:
         lines.append(
-            f"- **Pareto set** (no other cell is better on one objective and worse on none): {', '.join(s.pareto)}."
+            f"- **Pareto set** (no other cell is better on one objective and worse on none): {sep.join(s.pareto)}."
         )
         by_beater: dict[str, list[str]] = {}
         for beaten, by in s.dominated.items():
