@@ -334,13 +334,8 @@ def write_report(
     out_dir : where to write (normally the sweep folder).
     kpis : KPIs shown in the tables.
     """
-    return report_path(report_text(g, comparison, paired, figures, out_dir, kpis), out_dir)
-
-
-def report_path(text: str, out_dir: str | Path) -> Path:
-    """Write ``text`` as ``report.md`` in ``out_dir``."""
     path = Path(out_dir) / "report.md"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(report_text(g, comparison, paired, figures, out_dir, kpis), encoding="utf-8")
     return path
 
 
@@ -395,7 +390,6 @@ __all__ = [
     "factor_caption",
     "fmt_ci",
     "fmt_number",
-    "report_path",
     "report_text",
     "sweep_command",
     "write_report",
