@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
 from collectsim.metrics import DIRECTIONS
 from collectsim.report.compare import comparison_table
 from collectsim.report.gather import Gathered
-from collectsim.report.style import cell_styles, legend_handles
+from collectsim.report.style import LINESTYLES, cell_styles
 
 #: KPIs drawn against a factor, in panel order (those the sweep has).
 FACTOR_KPIS = (
@@ -66,11 +67,17 @@ def plot_factor(g: Gathered, key: str, out_dir: Path) -> Path | None:
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     xs = sorted(set(comp["x"]))
+    # Colour per policy; line style per value of the other swept settings (not ``key``).
+    others = group_keys[1:]
+    combos = list(dict.fromkeys(", ".join(f"{k}={r[k]}" for k in others) for _, r in comp.iterrows()))
+    log_x = min(xs) > 0 and max(xs) / min(xs) >= 8
     for ax, kpi in zip(axes, kpis, strict=False):
         sub = comp[comp["kpi"] == kpi]
         for _, line in sub.groupby(group_keys, sort=False):
             line = line.sort_values("x")
             st = styles[str(line["cell"].iloc[0])]
+            combo = ", ".join(f"{k}={line[k].iloc[0]}" for k in others)
+            ls = LINESTYLES[combos.index(combo) % len(LINESTYLES)]
             x = line["x"].to_numpy(float)
             m = line["mean"].to_numpy(float)
             hw = line["half_width"].to_numpy(float)
@@ -78,11 +85,12 @@ def plot_factor(g: Gathered, key: str, out_dir: Path) -> Path | None:
                 ax.fill_between(
                     x, m - np.nan_to_num(hw), m + np.nan_to_num(hw), color=st.colour, alpha=0.18, linewidth=0
                 )
-            ax.plot(
-                x, m, color=st.colour, linestyle=st.linestyle if len(group_keys) > 1 else "-", marker="o", markersize=4
-            )
+            ax.plot(x, m, color=st.colour, linestyle=ls, marker="o", markersize=4)
         d = DIRECTIONS.get(kpi, 0)
         ax.set_title(kpi + (" (higher is better)" if d > 0 else " (lower is better)" if d < 0 else ""), fontsize=8)
+        if log_x:
+            ax.set_xscale("log")
+            ax.minorticks_off()
         ax.set_xticks(xs, [_tick(v) for v in xs], fontsize=7)
         ax.tick_params(axis="y", labelsize=7)
         if float(np.nanmax(np.abs(sub["mean"].to_numpy(float)), initial=0.0)) >= 1e5:
@@ -91,13 +99,23 @@ def plot_factor(g: Gathered, key: str, out_dir: Path) -> Path | None:
         ax.set_xlabel(key, fontsize=8)
     for ax in axes[len(kpis) :]:
         ax.set_visible(False)
+    handles = [
+        Line2D([], [], color=st.colour, linewidth=2, label=pol)
+        for pol, st in {s.policy: s for s in reversed(list(styles.values()))}.items()
+    ][::-1]
+    if len(combos) > 1:
+        handles += [
+            Line2D([], [], color="0.35", linestyle=LINESTYLES[i % len(LINESTYLES)], label=c)
+            for i, c in enumerate(combos)
+        ]
     fig.legend(
-        handles=legend_handles({c: s for c, s in styles.items()}, lines=True),
+        handles=handles,
         loc="outside right center",
         fontsize=7,
         frameon=False,
     )
-    fig.suptitle(f"KPIs against {key} (mean per cell, band: 95% CI)", fontsize=9)
+    scale = ", log scale" if log_x else ""
+    fig.suptitle(f"KPIs against {key} (mean per cell, band: 95% CI{scale})", fontsize=9)
     path = out_dir / f"{factor_figure_name(key)}.png"
     fig.savefig(path, dpi=100)
     return path

@@ -63,8 +63,9 @@ def factor_caption(key: str) -> tuple[str, str]:
     """Title and caption of the chart of KPIs against the numeric setting ``key``."""
     return (
         f"KPIs against {key}",
-        f"Each panel is one KPI against {key}: one line per policy (colour; line style for any other "
-        "swept setting), the mean per cell with a 95% confidence band. Where lines cross, the better "
+        f"Each panel is one KPI against {key} (a log axis when its values span a factor of 8 or more): one "
+        "line per policy (colour; line style for any other swept setting), the mean per cell with a 95% "
+        "confidence band. Where lines cross, the better "
         f"policy changes with {key}; where the bands overlap, read the paired differences instead.",
     )
 
