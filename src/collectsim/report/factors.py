@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -125,15 +124,6 @@ def _tick(v: float) -> str:
     return f"{v:g}"
 
 
-def factor_table(g: Gathered, key: str, kpis: list[str]) -> pd.DataFrame:
-    """Mean and half-width of ``kpis`` per value of ``key`` and policy (and other swept
-    settings): the numbers behind :func:`plot_factor`."""
-    comp = comparison_table(g, kpis)
-    comp = comp.assign(**{key: comp[key].astype(float)})
-    others = [k for k in g.varying_keys if k != key]
-    return comp[["policy", *others, key, "kpi", "mean", "half_width", "n"]].sort_values(["kpi", "policy", *others, key])
-
-
 def make_factor_plots(g: Gathered, out_dir: str | Path) -> dict[str, Path]:
     """Draw one chart per numeric factor; figure name -> PNG path."""
     out = Path(out_dir)
@@ -145,4 +135,4 @@ def make_factor_plots(g: Gathered, out_dir: str | Path) -> dict[str, Path]:
     return drawn
 
 
-__all__ = ["FACTOR_KPIS", "factor_figure_name", "factor_table", "make_factor_plots", "numeric_factors", "plot_factor"]
+__all__ = ["FACTOR_KPIS", "factor_figure_name", "make_factor_plots", "numeric_factors", "plot_factor"]
