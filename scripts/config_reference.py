@@ -126,13 +126,23 @@ def _table(rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def group_schemas() -> dict[str, type]:
+    """Config group -> schema dataclass, wherever this version of collectsim keeps it."""
+    try:
+        from collectsim.schemas import GROUP_SCHEMAS  # type: ignore[import-not-found]
+    except ImportError:
+        from collectsim.cli.schema import GROUP_SCHEMAS
+    return dict(GROUP_SCHEMAS)
+
+
 def render() -> str:
     """The Markdown of docs/configuration.md."""
     import yaml
     from omegaconf import OmegaConf
 
-    from collectsim.cli.schema import GROUP_SCHEMAS
     from collectsim.config import compose, config_dir
+
+    GROUP_SCHEMAS = group_schemas()
 
     root = Path(config_dir())
     cfg = OmegaConf.to_container(compose([]), resolve=False)
@@ -163,7 +173,7 @@ def render() -> str:
             continue
         lines.append(f"| `{k}` | `{_fmt(v)}` | {comments.get(k, '')} |")
     lines.append("")
-    groups = [g for g in choices if g in GROUP_SCHEMAS or g in ("behaviour", "policy")]
+    groups = [g for g in choices if (root / g).is_dir() and g not in ("experiment", "hydra")]
     for group in groups:
         opts = sorted(p.stem for p in (root / group).glob("*.yaml") if p.stem != "schema")
         chosen = choices[group]
@@ -181,9 +191,10 @@ def render() -> str:
             lines += _table(_rows(cls, cfg[group], f"{group}.", comments, ""))
             lines.append("")
             continue
+        guide = {"behaviour": "behaviour.md", "policy": "policies.md"}.get(group)
         lines += [
-            "A plug-in group: each option names its class with `_target_` and passes the other keys to it",
-            f"(see [{'behaviour' if group == 'behaviour' else 'policies'}.md]({'behaviour' if group == 'behaviour' else 'policies'}.md)).",
+            "A plug-in group: each option names its class with `_target_` and passes the other keys to it"
+            + (f" (see [{guide}]({guide}))." if guide else "."),
             "",
             "| option | `_target_` | keys |",
             "| --- | --- | --- |",

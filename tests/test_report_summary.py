@@ -112,12 +112,15 @@ def test_stress_scale_uses_the_sweeps_config(factor_sweep: Path, tmp_path: Path)
     assert "## Stress scale" in text and "above **2**" in text and "firm collector call 1" in text
     d = Path(shutil.copytree(factor_sweep, tmp_path / "s"))
     (d / "0" / ".hydra" / "config.yaml").write_text(
-        "stress: {distress_threshold: 3.5, half_life_days: 10, willingness_effect: 0.3}\n"
+        "stress: {distress_threshold: 3.5, half_life_days: 10, willingness_effect: 0.3, response_effect: 0.2,"
+        " reactance_threshold: 3.0, reactance_strength: 0.05}\n"
         "channels: {firm_call: {stress_increment: 0.8}}\n",
         encoding="utf-8",
     )
     text = make_report(d).read_text(encoding="utf-8")
     assert "above **3.5**" in text and "halves every 10 days" in text and "a firm collector call 0.8" in text
+    assert "every contact's effect x0.50" in text  # exp(-0.2 * 3.5)
+    assert "above level 3 every contact's response loses 0.05 per unit" in text
     assert "recovery_rate is what was collected over what was owed" in text
     assert "can exceed 1" not in text and "over exposure" not in text
 

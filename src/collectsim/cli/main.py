@@ -132,7 +132,7 @@ def _precheck(argv: list[str]) -> None:
 
 
 def main() -> None:
-    """Entry point of the ``collectsim`` console script (``collectsim app`` serves the page)."""
+    """Entry point of the ``collectsim`` console script."""
     if sys.argv[1:2] == ["app"]:  # before Hydra reads argv: `app` is not an override
         from collectsim.app import main as app_main
 

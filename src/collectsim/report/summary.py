@@ -316,6 +316,13 @@ def stress_scale_lines(g: Gathered) -> list[str]:
         float(st.get(k, v))
         for k, v in (("willingness_effect", 0.3), ("contactability_effect", 0.2), ("complaint_effect", 0.5))
     )
+    if "reactance_threshold" in st and "reactance_strength" in st:
+        react = (
+            f"- **Reactance**: above level {float(st['reactance_threshold']):g} every contact's response loses "
+            f"{float(st['reactance_strength']):g} per unit of stress above it (pressure can backfire)."
+        )
+    else:
+        react = ""
     varied = [k for k in g.varying_keys if k.startswith(("stress.", "channels."))]
     lines = [
         "## Stress scale",
@@ -328,10 +335,21 @@ def stress_scale_lines(g: Gathered) -> list[str]:
         f"- **Distress**: a borrower-day that ends above **{threshold:g}** (`stress.distress_threshold`) is a "
         f"distress day; distress_day_share is the share of open borrower-days in distress.",
         f"- **Effects at level {threshold:g}**: willingness to pay x{math.exp(-w * threshold):.2f}, chance of "
-        f"answering a call x{math.exp(-c * threshold):.2f}, complaint chance x{1 + p * threshold:.1f}.",
+        f"answering a call x{math.exp(-c * threshold):.2f}, complaint chance x{1 + p * threshold:.1f}"
+        + "".join(
+            f", {what} x{math.exp(-float(st[key]) * threshold):.2f}"
+            for key, what in (
+                ("response_effect", "every contact's effect"),
+                ("intensity_effect", "own repayment drive"),
+            )
+            if key in st
+        )
+        + ".",
         "- **stress_peak_p95**: 5% of borrowers reached a peak level at least this high (peaks are taken "
         "right after a contact); stress_mean is the mean end-of-day level over open borrower-days.",
     ]
+    if react:
+        lines.append(react)
     if varied:
         lines.append(f"- This sweep varies {', '.join(varied)}; the numbers above are those of the first cell.")
     return [*lines, "", "See docs/model.md, section 6, for the equations.", ""]
