@@ -86,7 +86,7 @@ def test_page_runs_and_matches_the_python_api(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
     from collectsim.app.logic import PAGE_KPIS, Choices, run_choices
-    from collectsim.report.markdown import fmt_ci
+    from collectsim.report.fmt import fmt_ci
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])

@@ -220,7 +220,7 @@ def sweep_command(
     ovs = sweep_overrides(cells, base)
     if ovs is None:
         return None
-    from collectsim.report.markdown import shell_quote
+    from collectsim.report.fmt import shell_quote
 
     return " ".join(
         ["collectsim", "-m", *(shell_quote(o) for o in ovs), f"seed={seed}", f"replications={replications}"]

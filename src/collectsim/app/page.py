@@ -13,7 +13,7 @@ import streamlit as st
 
 from collectsim.app.logic import FULL_REPLICATIONS, PAGE_KPIS, Choices, options, run_choices, segment_names
 from collectsim.errors import CollectsimError
-from collectsim.report.markdown import fmt_ci
+from collectsim.report.fmt import fmt_ci
 
 st.set_page_config(page_title="collectsim: compare collection policies", layout="wide")
 st.title("Compare debt-collection policies")

@@ -133,10 +133,6 @@ def _precheck(argv: list[str]) -> None:
 
 def main() -> None:
     """Entry point of the ``collectsim`` console script."""
-    if sys.argv[1:2] == ["app"]:  # before Hydra reads argv: `app` is not an override
-        from collectsim.app import main as app_main
-
-        raise SystemExit(app_main(sys.argv[2:]))
     _precheck(sys.argv[1:])
     _app()
 

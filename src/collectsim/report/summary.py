@@ -58,7 +58,7 @@ class Summary:
 
 
 def _fmt(x: float, hw: float | None = None, signed: bool = False) -> str:
-    from collectsim.report.markdown import fmt_ci, fmt_number
+    from collectsim.report.fmt import fmt_ci, fmt_number
 
     if hw is None:
         return fmt_number(x)
@@ -209,7 +209,7 @@ def _names(kpis: Sequence[str]) -> str:
 
 def _change(kpi: str, diff: float, hw: float, pct: float) -> str:
     """``raises recovery_rate by 0.012 ± 0.003 (+1.2%)``."""
-    from collectsim.report.markdown import fmt_ci
+    from collectsim.report.fmt import fmt_ci
 
     verb = "raises" if diff > 0 else "lowers"
     pct_txt = (
