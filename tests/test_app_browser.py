@@ -32,8 +32,6 @@ pytestmark = [
     pytest.mark.skipif(bool(MISSING), reason=f"{', '.join(MISSING)} not installed: pip install -e '.[app,test]'"),
 ]
 
-TEAM = 3  # the control the test changes (the page starts at 4)
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -85,8 +83,11 @@ def _table(page: object, index: int) -> list[list[str]]:
 def test_page_runs_and_matches_the_python_api(server: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    from collectsim.app.logic import PAGE_KPIS, Choices, run_choices
+    from collectsim.app.logic import PAGE_KPIS, Choices, default_team, run_choices
     from collectsim.report.fmt import fmt_ci
+
+    start = default_team(2000)  # the page's team for its default book of 2,000 accounts
+    team_size = start + 1  # the control the test changes
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
@@ -96,8 +97,8 @@ def test_page_runs_and_matches_the_python_api(server: str) -> None:
             run = page.get_by_role("button", name="Run")
             run.wait_for(timeout=60_000)
             team = page.get_by_label("Team size (collectors)")
-            assert team.input_value() == "4"
-            team.fill(str(TEAM))
+            assert team.input_value() == str(start)
+            team.fill(str(team_size))
             team.press("Enter")
             page.wait_for_timeout(1000)  # let the page rerun with the new value
             page.screenshot(path=str(DOCS / "app_start.png"))
@@ -125,7 +126,7 @@ def test_page_runs_and_matches_the_python_api(server: str) -> None:
     assert len(sizes) == 3 and all(w > 300 and h > 200 for w, h in sizes), sizes
 
     # The same choices through the Python API, same seeds.
-    choices = Choices(team_size=TEAM)
+    choices = Choices(team_size=team_size)
     expected = run_choices(choices, Path(os.environ.get("TMPDIR", "/tmp")) / f"collectsim-app-check-{os.getpid()}")
     header, *rows = numbers
     assert header == ["policy", *PAGE_KPIS]
@@ -151,6 +152,7 @@ def test_page_runs_and_matches_the_python_api(server: str) -> None:
         got.append(r)
     assert got == want_paired
 
-    # The full-size team keeps the page's accounts per collector: 3 per 2,000 is 30 per 20,000.
-    assert f"collectors.size={TEAM * 10}" in command and "policy=soft_first,early_escalation" in command
+    # The full-size team keeps the page's accounts per collector.
+    full = round(team_size * choices.full_accounts() / 2000)
+    assert f"collectors.size={full}" in command and "policy=soft_first,early_escalation" in command
     assert "portfolio.n_accounts" not in command  # the full-size sweep

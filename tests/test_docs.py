@@ -51,13 +51,17 @@ def test_portfolio_example_composes(tmp_path: Path) -> None:
     conf = _example(tmp_path)
     sc = load_scenario([f"hydra.searchpath=[file://{conf}]", "portfolio=gig"])
     assert [s.name for s in sc.portfolio.segments] == ["drivers", "couriers"]
-    assert sc.portfolio.n_accounts == 10000
+    assert sc.portfolio.n_accounts == 10000 and sc.portfolio.score_auc == 0.65
     assert sc.portfolio.segments[1].contactability.kind == "constant"
+    default = load_scenario([]).portfolio
+    assert sc.portfolio.arrival == default.arrival and sc.portfolio.penalty_multiplier == default.penalty_multiplier
 
 
 def test_portfolio_example_typo_names_the_key(tmp_path: Path) -> None:
     conf = _example(tmp_path)
     path = conf / "portfolio" / "gig.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("score_auc:", "score_acu:"), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert "score_auc:" in text
+    path.write_text(text.replace("score_auc:", "score_acu:"), encoding="utf-8")
     with pytest.raises(ConfigError, match="score_acu"):
         load_scenario([f"hydra.searchpath=[file://{conf}]", "portfolio=gig"])

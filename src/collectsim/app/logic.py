@@ -45,6 +45,21 @@ def segment_names(portfolio: str) -> list[tuple[str, float]]:
     return [(str(s["name"]), float(s["share"])) for s in data.get("segments") or []]
 
 
+def _yaml(group: str, option: str) -> dict[str, Any]:
+    import yaml
+
+    path = Path(config_dir()) / group / f"{option}.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def default_team(n_accounts: int, portfolio: str = "default") -> int:
+    """The default team scaled to a book of ``n_accounts``: the same accounts per
+    collector as ``collectors.size`` has for the portfolio's full book (at least 1)."""
+    size = float(_yaml("collectors", "default").get("size", 1))
+    full = float(_yaml("portfolio", portfolio).get("n_accounts", n_accounts))
+    return max(1, round(size * n_accounts / full))
+
+
 def normalised_shares(weights: list[float]) -> list[float]:
     """Weights scaled to shares that sum to exactly 1 (4 decimals, the last takes the rest)."""
     total = float(sum(weights))
@@ -61,7 +76,7 @@ class Choices:
     portfolio: str = "default"
     segment_weights: list[float] = field(default_factory=list)
     policies: list[str] = field(default_factory=lambda: ["soft_first", "early_escalation"])
-    team_size: int = 4
+    team_size: int = field(default_factory=lambda: default_team(2000))
     compliance: str = "china_2025"
     willingness_effect: float = 0.3
     n_accounts: int = 2000
@@ -81,10 +96,7 @@ class Choices:
 
     def full_accounts(self) -> int:
         """Accounts of the chosen portfolio option at full size."""
-        import yaml
-
-        path = Path(config_dir()) / "portfolio" / f"{self.portfolio}.yaml"
-        return int((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("n_accounts", self.n_accounts))
+        return int(_yaml("portfolio", self.portfolio).get("n_accounts", self.n_accounts))
 
     def full_team(self) -> int:
         """The team scaled from the page's small book to the full one (same accounts per collector)."""

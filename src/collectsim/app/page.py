@@ -11,7 +11,15 @@ import time
 import pandas as pd
 import streamlit as st
 
-from collectsim.app.logic import FULL_REPLICATIONS, PAGE_KPIS, Choices, options, run_choices, segment_names
+from collectsim.app.logic import (
+    FULL_REPLICATIONS,
+    PAGE_KPIS,
+    Choices,
+    default_team,
+    options,
+    run_choices,
+    segment_names,
+)
 from collectsim.errors import CollectsimError
 from collectsim.report.fmt import fmt_ci
 
@@ -38,7 +46,9 @@ with st.sidebar:
         default=["soft_first", "early_escalation"],
         max_selections=3,
     )
-    team = st.number_input("Team size (collectors)", min_value=1, max_value=200, value=4, step=1)
+    team = st.number_input(
+        "Team size (collectors)", min_value=1, max_value=200, value=default_team(int(n_accounts), portfolio), step=1
+    )
     compliance = st.selectbox(
         "Compliance preset", options("compliance"), index=options("compliance").index("china_2025")
     )
