@@ -51,9 +51,9 @@ table = compare(kpis, baseline="soft_first", kpi_names=["recovery_rate", "stress
 table[["label", "kpi", "diff_mean", "diff_low", "diff_high", "verdict"]]
 
 # %% [markdown]
-# Each row is early_escalation minus soft_first *on the same book*. On the default book the
-# difference in recovery is negative (soft_first collects more); look at the strategic book's
-# row to see whether pressure pays there.
+# Each row is early_escalation minus soft_first *on the same book*. Compare the recovery row of
+# the default book with that of the strategic book: does pressure pay more when borrowers can pay
+# but will not? (At the small size the intervals are wide; set `SMALL = False` for a real answer.)
 #
 # ## 2. A policy of your own
 #
