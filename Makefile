@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run publish test test-slow test-cluster lint bench clean
+.PHONY: run publish test test-slow test-cluster lint bench clean browser app docs-config
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,20 @@ publish: $(STAMP)
 # One worker per core; a test file stays on one worker, so its cached fixtures are built once.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
+
+# Headless Chromium for the page's browser test (tests/test_app_browser.py, skipped
+# without it): Debian's package, driven by Playwright; no browser is downloaded.
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	else apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
+
+# The interactive page: http://localhost:8501
+app: $(STAMP)
+	$(BIN)/collectsim app
+
+# Regenerate docs/configuration.md from the config schemas (a test checks it is current).
+docs-config: $(STAMP)
+	$(BIN)/python scripts/config_reference.py
 
 # The slow checks also cover the Ray and Slurm (submitit) launchers: install those extras.
 test-slow: $(STAMP)

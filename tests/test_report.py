@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from omegaconf import OmegaConf
-from scipy import stats
 
 from collectsim import load_scenario, run
 from collectsim.cli.results import write_job, write_results
@@ -22,6 +21,7 @@ from collectsim.report.cli import main
 from collectsim.report.compare import verdict
 from collectsim.report.gather import parse_override
 from collectsim.report.plots import pareto_front
+from collectsim.stats import t_half_width
 
 POLICIES = ("soft_first", "early_escalation")
 REPS = 2
@@ -144,7 +144,7 @@ def test_paired_mean_equals_mean_of_per_seed_differences(reported: Path) -> None
         row = paired[paired["kpi"] == kpi].iloc[0]
         assert np.isclose(row["diff_mean"], np.mean(by_hand), rtol=1e-12, atol=0.0), kpi
         sd = np.std(by_hand, ddof=1)
-        hw = stats.t.ppf(0.975, REPS - 1) * sd / np.sqrt(REPS)
+        hw = t_half_width(sd, REPS)
         assert np.isclose(row["diff_half_width"], hw, rtol=1e-9, atol=1e-12), kpi
         assert row["n"] == REPS
         checked += 1
@@ -187,7 +187,7 @@ def test_comparison_table_matches_t_interval(pristine: Path) -> None:
     row = comp[comp["cell"] == "policy=soft_first"].iloc[0]
     assert row["n"] == REPS
     assert np.isclose(row["mean"], values.mean(), rtol=1e-12)
-    hw = stats.t.ppf(0.975, REPS - 1) * values.std(ddof=1) / np.sqrt(REPS)
+    hw = t_half_width(values.std(ddof=1), REPS)
     assert np.isclose(row["half_width"], hw, rtol=1e-9)
 
 
@@ -313,7 +313,8 @@ def test_cli_prints_report_path_and_failed_jobs(sweep: Path, capsys: pytest.Capt
     assert f"report written to {sweep / 'report.md'}" in out
     assert "2 (policy=broken)" in out
     text = (sweep / "report.md").read_text(encoding="utf-8")
-    assert "cure_rate ↑" in text and "stress_peak_p95 ↓" not in text
+    header = next(line for line in text.splitlines() if line.startswith("| cell | n |"))
+    assert header == "| cell | n | recovery_rate ↑ | cure_rate ↑ |"
 
 
 def test_callback_writes_report_and_never_raises(

@@ -1,4 +1,9 @@
-"""The Python API for notebooks and scripts: build a scenario, run replications, get KPIs."""
+"""The Python API for notebooks and scripts: build a scenario, run replications, get KPIs.
+
+Sweeps (a list or grid of override sets, in parallel, with the command line's files and
+report) are :func:`collectsim.experiments.run_experiments`, re-exported here with
+:func:`~collectsim.experiments.grid` and :func:`~collectsim.experiments.compare`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from collectsim.engine import Progress, build_plugins, run
+from collectsim.experiments import compare, grid, run_experiments
 from collectsim.metrics import RunResult
 from collectsim.scenario import Scenario
 
@@ -48,4 +54,13 @@ def kpi_table(results: Sequence[RunResult], group: str = "all") -> dict[str, np.
     return {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
 
 
-__all__ = ["check_scenario", "kpi_table", "load_scenario", "run", "run_replications"]
+__all__ = [
+    "check_scenario",
+    "compare",
+    "grid",
+    "kpi_table",
+    "load_scenario",
+    "run",
+    "run_experiments",
+    "run_replications",
+]

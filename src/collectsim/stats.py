@@ -23,5 +23,11 @@ def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[floa
     mean = float(np.mean(x))
     if n < 2:
         return mean, float("nan"), n
-    sem = float(np.std(x, ddof=1)) / np.sqrt(n)
-    return mean, float(stats.t.ppf(0.5 + confidence / 2.0, n - 1) * sem), n
+    return mean, float(t_half_width(float(np.std(x, ddof=1)), n, confidence)), n
+
+
+def t_half_width(sd: np.ndarray | float, n: np.ndarray | int, confidence: float = CONFIDENCE) -> np.ndarray:
+    """The t half-width ``t_{n-1} * sd / sqrt(n)`` for standard deviations ``sd`` of ``n``
+    values each (vectorised; ``n`` below 2 is treated as 2 and 1)."""
+    n = np.asarray(n)
+    return stats.t.ppf(0.5 + confidence / 2.0, np.maximum(n - 1, 1)) * np.asarray(sd) / np.sqrt(np.maximum(n, 1))

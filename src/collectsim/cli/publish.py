@@ -11,7 +11,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-PUBLISHED = ("report.md", "comparison.csv", "paired.csv")
+PUBLISHED = ("report.md", "report.html", "comparison.csv", "paired.csv")
 
 
 def publish(sweep_dir: Path, target: Path) -> Path | None:

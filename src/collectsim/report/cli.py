@@ -2,6 +2,7 @@
 
 collectsim-report multirun/2026-11-29/09-40-00-123456
 collectsim-report multirun/2026-11-29/09-40-00-123456 --baseline staged --kpis recovery_rate,cure_rate
+collectsim-report multirun/staffing/2026-11-29_10-00-00-000000 --baseline collectors.size=20
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from collectsim.errors import ResultsError
 from collectsim.report.compare import HEADLINE_KPIS, comparison_table, paired_differences
+from collectsim.report.factors import make_factor_plots
 from collectsim.report.gather import Gathered, gather
+from collectsim.report.html import write_html
 from collectsim.report.markdown import write_report, write_tables
 from collectsim.report.plots import make_plots
 
@@ -33,7 +36,10 @@ def _check_kpis(g: Gathered, kpis: Sequence[str] | None) -> list[str]:
 def build_report(
     sweep_dir: str | Path, baseline: str = "soft_first", kpis: Sequence[str] | None = None
 ) -> tuple[Path, Gathered, list[str]]:
-    """Gather a sweep and write ``report.md``, the PNGs and the CSVs into it.
+    """Gather a sweep and write ``report.md``, ``report.html``, the PNGs and the CSVs into it.
+
+    ``baseline`` is a policy (``soft_first``) or any setting of the sweep as
+    ``key=value`` (``collectors.size=20``).
 
     Returns
     -------
@@ -50,9 +56,10 @@ def build_report(
     shown = _check_kpis(g, kpis)
     comparison = comparison_table(g)
     paired = paired_differences(g, baseline=baseline)
-    figures = make_plots(g, g.sweep_dir)
+    figures = {**make_factor_plots(g, g.sweep_dir), **make_plots(g, g.sweep_dir)}
     write_tables(g, comparison, paired, g.sweep_dir)
     report = write_report(g, comparison, paired, figures, g.sweep_dir, shown)
+    write_html(report)
     return report, g, paired.notes
 
 
@@ -62,7 +69,8 @@ def make_report(sweep_dir: str | Path, baseline: str = "soft_first", kpis: Seque
     Parameters
     ----------
     sweep_dir : a Hydra multirun folder.
-    baseline : policy the other cells are compared with.
+    baseline : policy the other cells are compared with, or ``key=value`` naming a
+        setting of the sweep (``collectors.size=20``).
     kpis : KPIs shown in the report's tables (default: the headline KPIs).
 
     Raises
@@ -83,8 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--baseline",
         default="soft_first",
-        metavar="POLICY",
-        help="policy every other cell is compared with (default: soft_first)",
+        metavar="POLICY|KEY=VALUE",
+        help="the cells every other cell is compared with: a policy, or any swept setting as "
+        "KEY=VALUE, e.g. collectors.size=20 (default: soft_first)",
     )
     p.add_argument(
         "--kpis",

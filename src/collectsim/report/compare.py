@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from collectsim.metrics import DIRECTIONS
 from collectsim.report.gather import Gathered
+from collectsim.stats import CONFIDENCE, t_interval
 
 #: KPIs shown in the report unless others are asked for.
 HEADLINE_KPIS = (
@@ -31,9 +31,12 @@ HEADLINE_KPIS = (
     "backlog_mean",
 )
 #: Confidence level of every interval in the report.
-CONFIDENCE = 0.95
-#: Keys of a cell that are not compared when looking for its baseline.
-_NOT_MATCHED = frozenset({"policy", "seed", "replications"})
+#: KPI -> the KPI it mirrors: with every account resolved by the horizon, an account is
+#: either cured or written off, so ``writeoff_rate = 1 - cure_rate`` and a verdict on one
+#: is a verdict on the other. :func:`mirrored` checks the data before counting them once.
+MIRRORS = {"writeoff_rate": "cure_rate"}
+#: Keys of a cell that are never compared when looking for its baseline.
+_NOT_MATCHED = frozenset({"seed", "replications"})
 _PAIR_KEYS = ["seed", "replication"]
 
 
@@ -51,7 +54,7 @@ class Paired:
     per_pair : the per-replication differences: ``cell``, ``baseline_cell``, ``seed``,
         ``replication``, then one column per KPI.
     notes : why some cells (or all) were not compared.
-    baseline : the baseline policy.
+    baseline : the baseline as given: a policy name or ``key=value`` (see :func:`parse_baseline`).
     """
 
     table: pd.DataFrame
@@ -60,21 +63,24 @@ class Paired:
     baseline: str = "soft_first"
 
 
-def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float, int]:
-    """Mean, t confidence-interval half-width and count of the finite ``values``.
-
-    The half-width is NaN with fewer than two finite values.
-    """
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = int(x.size)
-    if n == 0:
-        return float("nan"), float("nan"), 0
-    mean = float(np.mean(x))
-    if n < 2:
-        return mean, float("nan"), n
-    sem = float(np.std(x, ddof=1)) / np.sqrt(n)
-    return mean, float(stats.t.ppf(0.5 + confidence / 2.0, n - 1) * sem), n
+#: Columns of :attr:`Paired.table`.
+TABLE_COLUMNS = [
+    "cell",
+    "label",
+    "baseline_cell",
+    "baseline_label",
+    "kpi",
+    "n",
+    "baseline_mean",
+    "challenger_mean",
+    "diff_mean",
+    "diff_half_width",
+    "diff_low",
+    "diff_high",
+    "diff_pct",
+    "direction",
+    "verdict",
+]
 
 
 def verdict(low: float, high: float, direction: int) -> str:
@@ -123,35 +129,62 @@ def comparison_table(g: Gathered, kpis: list[str] | None = None) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def parse_baseline(baseline: str) -> tuple[str, str]:
+    """Split a baseline into ``(key, value)``: ``"soft_first"`` is ``("policy", "soft_first")``
+    and ``"collectors.size=20"`` is ``("collectors.size", "20")``."""
+    key, sep, value = str(baseline).partition("=")
+    if not sep:
+        return "policy", key.strip()
+    return key.strip(), value.strip()
+
+
 def find_baselines(g: Gathered, baseline: str) -> tuple[dict[str, str], list[str]]:
     """Map each non-baseline cell to its baseline cell.
 
-    The baseline of a cell is the cell whose ``policy`` is ``baseline`` and whose other
-    overrides (all but policy, seed and replications) are identical.
+    ``baseline`` is a policy name or ``key=value`` for any override key of the sweep
+    (``collectors.size=20``). The baseline of a cell is the cell whose ``key`` has that
+    value and whose other overrides (all but seed and replications) are identical.
 
     Returns
     -------
     mapping : challenger cell -> baseline cell.
     notes : one line per cell that has no baseline.
     """
+    key, value = parse_baseline(baseline)
     cells = g.cells()
-    others = [k for k in g.override_keys if k not in _NOT_MATCHED]
-    base = cells[cells["policy"] == baseline]
-    if base.empty:
-        avail = ", ".join(sorted(cells["policy"].unique()))
+    if key not in cells.columns:
+        keys = ", ".join(g.override_keys)
         return {}, [
-            f"no cell with policy {baseline} in this sweep, so paired differences are skipped "
-            f"(policies present: {avail}; choose one with --baseline POLICY)"
+            f"baseline={baseline}: {key} is not a setting of this sweep, so paired differences are skipped "
+            f"(keys: {keys}; choose --baseline POLICY or --baseline KEY=VALUE)"
+        ]
+    others = [k for k in g.override_keys if k not in _NOT_MATCHED and k != key]
+    base = cells[cells[key].astype(str) == value]
+    if base.empty:
+        avail = ", ".join(sorted({str(v) for v in cells[key]}, key=_natural))
+        what = f"policy {value}" if key == "policy" else f"{key}={value}"
+        return {}, [
+            f"no cell with {what} in this sweep, so paired differences are skipped "
+            f"({key} values present: {avail}; choose one with --baseline {'POLICY' if key == 'policy' else key + '=VALUE'})"
         ]
     index = {tuple(r[k] for k in others): r["cell"] for _, r in base.iterrows()}
     mapping, notes = {}, []
-    for _, r in cells[cells["policy"] != baseline].iterrows():
+    shown = value if key == "policy" else f"{key}={value}"
+    for _, r in cells[cells[key].astype(str) != value].iterrows():
         b = index.get(tuple(r[k] for k in others))
         if b is None:
-            notes.append(f"{r['label']}: no {baseline} cell with the same other overrides, not compared")
+            notes.append(f"{r['label']}: no {shown} cell with the same other overrides, not compared")
         else:
             mapping[r["cell"]] = b
     return mapping, notes
+
+
+def _natural(text: str) -> tuple[int, float, str]:
+    """Sort key: numbers by value, then text."""
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
 
 
 def paired_differences(g: Gathered, baseline: str = "soft_first", kpis: list[str] | None = None) -> Paired:
@@ -161,7 +194,8 @@ def paired_differences(g: Gathered, baseline: str = "soft_first", kpis: list[str
     Parameters
     ----------
     g : the gathered sweep.
-    baseline : policy whose cells are the baselines.
+    baseline : policy whose cells are the baselines, or ``key=value`` naming any
+        setting of the sweep (``collectors.size=20``).
     kpis : KPIs to compare (default: all of them).
 
     Returns
@@ -177,68 +211,11 @@ def paired_differences(g: Gathered, baseline: str = "soft_first", kpis: list[str
     labels = dict(zip(g.cells()["cell"], g.cells()["label"], strict=True))
     rows, pairs = [], []
     for cell, bcell in mapping.items():
-        ch = _by_pair(overall[overall["cell"] == cell], names, labels[cell], notes)
-        bs = _by_pair(overall[overall["cell"] == bcell], names, labels[bcell], notes)
-        joined = ch.add_suffix("_c").join(bs.add_suffix("_b"), how="inner")
-        unmatched = len(ch) + len(bs) - 2 * len(joined)
-        if joined.empty:
-            notes.append(f"{labels[cell]}: no replication shares a seed and index with {labels[bcell]}, not compared")
-            continue
-        if len(joined) < 2:
-            notes.append(
-                f"{labels[cell]}: only {len(joined)} paired replication, so no confidence interval "
-                "(run replications>=2 for verdicts)"
-            )
-        if unmatched:
-            notes.append(f"{labels[cell]}: {unmatched} replication(s) without a partner in the other cell left out")
-        diffs = pd.DataFrame(
-            {k: joined[f"{k}_c"].to_numpy(float) - joined[f"{k}_b"].to_numpy(float) for k in names}, index=joined.index
-        )
-        pairs.append(diffs.reset_index().assign(cell=cell, baseline_cell=bcell))
-        for k in names:
-            d = diffs[k].to_numpy(float)
-            ok = np.isfinite(d)
-            mean, hw, n = t_interval(d)
-            b_mean = float(np.mean(joined[f"{k}_b"].to_numpy(float)[ok])) if n else float("nan")
-            c_mean = float(np.mean(joined[f"{k}_c"].to_numpy(float)[ok])) if n else float("nan")
-            direction = int(np.sign(DIRECTIONS.get(k, 0)))
-            rows.append(
-                {
-                    "cell": cell,
-                    "label": labels[cell],
-                    "baseline_cell": bcell,
-                    "baseline_label": labels[bcell],
-                    "kpi": k,
-                    "n": n,
-                    "baseline_mean": b_mean,
-                    "challenger_mean": c_mean,
-                    "diff_mean": mean,
-                    "diff_half_width": hw,
-                    "diff_low": mean - hw,
-                    "diff_high": mean + hw,
-                    "diff_pct": 100.0 * mean / b_mean if b_mean != 0.0 and np.isfinite(b_mean) else float("nan"),
-                    "direction": direction,
-                    "verdict": verdict(mean - hw, mean + hw, direction),
-                }
-            )
-    table_cols = [
-        "cell",
-        "label",
-        "baseline_cell",
-        "baseline_label",
-        "kpi",
-        "n",
-        "baseline_mean",
-        "challenger_mean",
-        "diff_mean",
-        "diff_half_width",
-        "diff_low",
-        "diff_high",
-        "diff_pct",
-        "direction",
-        "verdict",
-    ]
-    table = pd.DataFrame(rows, columns=table_cols)
+        got = _pair(overall, cell, bcell, names, labels, notes)
+        if got is not None:
+            rows += got[0]
+            pairs.append(got[1])
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     per_pair = (
         pd.concat(pairs, ignore_index=True)
         if pairs
@@ -246,6 +223,78 @@ def paired_differences(g: Gathered, baseline: str = "soft_first", kpis: list[str
     )
     per_pair = per_pair[["cell", "baseline_cell", *_PAIR_KEYS, *names]]
     return Paired(table=table, per_pair=per_pair, notes=list(dict.fromkeys(notes)), baseline=baseline)
+
+
+def _pair(
+    overall: pd.DataFrame, cell: str, bcell: str, names: list[str], labels: dict[str, str], notes: list[str]
+) -> tuple[list[dict[str, object]], pd.DataFrame] | None:
+    """Rows of the paired table and per-replication differences of ``cell`` - ``bcell``."""
+    ch = _by_pair(overall[overall["cell"] == cell], names, labels[cell], notes)
+    bs = _by_pair(overall[overall["cell"] == bcell], names, labels[bcell], notes)
+    joined = ch.add_suffix("_c").join(bs.add_suffix("_b"), how="inner")
+    unmatched = len(ch) + len(bs) - 2 * len(joined)
+    if joined.empty:
+        notes.append(f"{labels[cell]}: no replication shares a seed and index with {labels[bcell]}, not compared")
+        return None
+    if len(joined) < 2:
+        notes.append(
+            f"{labels[cell]}: only {len(joined)} paired replication, so no confidence interval "
+            "(run replications>=2 for verdicts)"
+        )
+    if unmatched:
+        notes.append(f"{labels[cell]}: {unmatched} replication(s) without a partner in the other cell left out")
+    diffs = pd.DataFrame(
+        {k: joined[f"{k}_c"].to_numpy(float) - joined[f"{k}_b"].to_numpy(float) for k in names}, index=joined.index
+    )
+    rows: list[dict[str, object]] = []
+    for k in names:
+        d = diffs[k].to_numpy(float)
+        ok = np.isfinite(d)
+        mean, hw, n = t_interval(d)
+        b_mean = float(np.mean(joined[f"{k}_b"].to_numpy(float)[ok])) if n else float("nan")
+        c_mean = float(np.mean(joined[f"{k}_c"].to_numpy(float)[ok])) if n else float("nan")
+        direction = int(np.sign(DIRECTIONS.get(k, 0)))
+        rows.append(
+            {
+                "cell": cell,
+                "label": labels[cell],
+                "baseline_cell": bcell,
+                "baseline_label": labels[bcell],
+                "kpi": k,
+                "n": n,
+                "baseline_mean": b_mean,
+                "challenger_mean": c_mean,
+                "diff_mean": mean,
+                "diff_half_width": hw,
+                "diff_low": mean - hw,
+                "diff_high": mean + hw,
+                "diff_pct": 100.0 * mean / b_mean if b_mean != 0.0 and np.isfinite(b_mean) else float("nan"),
+                "direction": direction,
+                "verdict": verdict(mean - hw, mean + hw, direction),
+            }
+        )
+    return rows, diffs.reset_index().assign(cell=cell, baseline_cell=bcell)
+
+
+def pair_cells(g: Gathered, cell: str, baseline_cell: str, kpis: list[str]) -> pd.DataFrame:
+    """Paired differences ``cell - baseline_cell`` of ``kpis`` for any two cells of a sweep,
+    in the columns of :attr:`Paired.table` (empty when no replication pairs up)."""
+    labels = dict(zip(g.cells()["cell"], g.cells()["label"], strict=True))
+    got = _pair(g.overall(), cell, baseline_cell, list(kpis), labels, [])
+    return pd.DataFrame(got[0] if got else [], columns=TABLE_COLUMNS)
+
+
+def mirrored(g: Gathered, kpis: list[str]) -> dict[str, str]:
+    """The pairs of :data:`MIRRORS` among ``kpis`` that mirror each other in every overall
+    row of this sweep (their sum is 1), as KPI -> the KPI it mirrors."""
+    ov = g.overall()
+    out = {}
+    for k, other in MIRRORS.items():
+        if k in kpis and other in kpis and k in ov and other in ov:
+            total = ov[k].to_numpy(float) + ov[other].to_numpy(float)
+            if total.size and np.allclose(total[np.isfinite(total)], 1.0, rtol=0.0, atol=1e-9):
+                out[k] = other
+    return out
 
 
 def _by_pair(rows: pd.DataFrame, names: list[str], label: str, notes: list[str]) -> pd.DataFrame:
@@ -259,10 +308,15 @@ def _by_pair(rows: pd.DataFrame, names: list[str], label: str, notes: list[str])
 __all__ = [
     "CONFIDENCE",
     "HEADLINE_KPIS",
+    "MIRRORS",
+    "TABLE_COLUMNS",
     "Paired",
     "comparison_table",
     "find_baselines",
+    "mirrored",
+    "pair_cells",
     "paired_differences",
+    "parse_baseline",
     "t_interval",
     "verdict",
 ]

@@ -7,7 +7,6 @@ with verdicts, the figures, and how to read all of it.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from datetime import datetime
@@ -17,22 +16,29 @@ import numpy as np
 import pandas as pd
 
 from collectsim.metrics import DIRECTIONS
-from collectsim.report.compare import CONFIDENCE, Paired
+from collectsim.report.compare import Paired, mirrored
+from collectsim.report.factors import factor_figure_name, numeric_factors
+from collectsim.report.fmt import fmt_ci, fmt_number, shell_quote
 from collectsim.report.gather import Gathered
+from collectsim.report.summary import stress_scale_lines, summary_lines
+from collectsim.stats import CONFIDENCE
 
 #: Figure name -> (title, caption) in the report.
 FIGURES = {
     "recovery_vs_stress": (
         "Recovery against debtor stress",
-        "One point per cell: mean recovery_rate against mean stress_peak_p95, with 95% CI bars; "
-        "the marker area grows with mean cost_total. The dashed line joins the Pareto front: cells "
-        "that no other cell beats (at least as much recovery and at most as much stress, better on "
-        "one). Every cell off the front is beaten by some cell on it.",
+        "One point per cell: mean recovery_rate (collected / owed) against mean stress_peak_p95, with "
+        "95% CI bars; colour is the policy, the marker shape the value of the other swept settings. "
+        "Markers that would cover each other are moved a few points apart (the bars stay at the true "
+        "means). The dashed line joins the front on these two axes: cells with no other cell at least "
+        "as good on both and better on one (cost is left out here; see the summary's Pareto set).",
     ),
     "recovery_curves": (
         "Recovery curves",
-        "Cumulative amount collected divided by the exposure, by day: mean across replications with "
-        "a 95% band for that mean. A curve that rises earlier collects sooner.",
+        "Cumulative amount collected divided by what was owed (balance at entry plus interest and "
+        "penalties accrued), by day: mean across replications with a 95% band for that mean, so each "
+        "curve ends at the cell's recovery_rate. Colour is the policy; line style the other swept "
+        "settings (or the policy, when nothing else varies). A curve that rises earlier collects sooner.",
     ),
     "stress_distribution": (
         "Debtor stress across replications",
@@ -45,39 +51,26 @@ FIGURES = {
     ),
     "capacity": (
         "Collector capacity",
-        "Collector utilisation and mean backlog of calls waiting per cell (mean with 95% CI), and the "
-        "backlog by day (mean across replications). Utilisation near 1 with a growing backlog means the "
-        "team is too small for the policy.",
+        "Top: collector utilisation (share of paid minutes spent on calls) and mean backlog of calls "
+        "waiting per cell (mean with 95% CI). Bottom: calls waiting by day, averaged over replications and "
+        "over a 7-day window (the backlog builds up at weekends, when no collector works). Utilisation "
+        "near 1 with a rising backlog means the team is too small for the policy.",
     ),
 }
+
+
+def factor_caption(key: str) -> tuple[str, str]:
+    """Title and caption of the chart of KPIs against the numeric setting ``key``."""
+    return (
+        f"KPIs against {key}",
+        f"Each panel is one KPI against {key} (a log axis when its values span a factor of 8 or more): one "
+        "line per policy (colour; line style for any other swept setting), the mean per cell with a 95% "
+        "confidence band. Where lines cross, the better "
+        f"policy changes with {key}; where the bands overlap, read the paired differences instead.",
+    )
+
+
 _ERROR_CHARS = 300
-
-
-def fmt_number(x: float, decimals: int | None = None) -> str:
-    """A number with thousands separators; 4 significant digits unless ``decimals`` is given."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    if decimals is None:
-        decimals = 0 if x == 0 else min(6, max(0, 3 - math.floor(math.log10(abs(x)))))
-    return f"{x:,.{decimals}f}"
-
-
-def _decimals(half_width: float) -> int | None:
-    """Decimals that show two significant digits of ``half_width`` (None when it is 0 or NaN)."""
-    if not math.isfinite(half_width) or half_width <= 0:
-        return None
-    return min(6, max(0, 1 - math.floor(math.log10(half_width))))
-
-
-def fmt_ci(mean: float, half_width: float, signed: bool = False) -> str:
-    """``mean ± half-width``, rounded to the precision of the half-width."""
-    d = _decimals(half_width)
-    m = fmt_number(mean, d)
-    if signed and math.isfinite(mean) and mean >= 0:
-        m = "+" + m
-    if not math.isfinite(half_width):
-        return m
-    return f"{m} ± {fmt_number(half_width, d if d is not None else 0 if half_width == 0 else None)}"
 
 
 def _esc(text: object) -> str:
@@ -110,9 +103,9 @@ def _what_was_run(g: Gathered) -> list[str]:
     versions = sorted({str((j.get("versions") or {}).get("collectsim", "?")) for j in g.jobs})
     wall_s = sum(float(j.get("wall_seconds") or 0.0) for j in g.jobs)
     lines = []
-    task = ((g.multirun.get("hydra") or {}).get("overrides") or {}).get("task") if g.multirun else None
-    if task:
-        lines += [f"Command: `collectsim -m {' '.join(str(t) for t in task)}`", ""]
+    command = sweep_command(g)
+    if command:
+        lines += [f"Command: `{command}`", ""]
     common = ", ".join(f"`{k}={v}`" for k, v in g.common.items())
     lines += [
         f"- {len(cells)} cell(s) from {n_jobs} job(s): {len(g.jobs)} succeeded, {len(g.failed)} failed",
@@ -133,6 +126,26 @@ def _what_was_run(g: Gathered) -> list[str]:
         ["#", "cell", "policy", *others, "job folder(s)", "replications"], rows, "rll" + "l" * len(others) + "lr"
     )
     return lines
+
+
+def sweep_command(g: Gathered) -> str | None:
+    """The command that reruns the sweep, from its ``multirun.yaml``: the overrides, and
+    ``--config-dir`` / ``--config-name`` / ``hydra.*`` overrides when the sweep used them."""
+    hydra = (g.multirun.get("hydra") or {}) if g.multirun else {}
+    task = (hydra.get("overrides") or {}).get("task")
+    if task is None:
+        return None
+    parts = ["collectsim", "-m"]
+    sources = ((hydra.get("runtime") or {}).get("config_sources")) or []
+    for src in sources:
+        if isinstance(src, dict) and src.get("provider") == "command-line" and src.get("path"):
+            parts += ["--config-dir", str(src["path"]).removeprefix("file://")]
+    name = (hydra.get("job") or {}).get("config_name")
+    if name and name != "config":
+        parts += ["--config-name", str(name)]
+    extra = [str(o) for o in (hydra.get("overrides") or {}).get("hydra") or [] if not str(o).startswith("hydra.mode=")]
+    parts += [str(t) for t in task] + extra
+    return " ".join(shell_quote(p) for p in parts)
 
 
 def _failed(g: Gathered) -> list[str]:
@@ -172,7 +185,7 @@ def _comparison(g: Gathered, comparison: pd.DataFrame, kpis: Sequence[str]) -> l
     return [*lines, *_table(["cell", "n", *(k + _arrow(k) for k in kpis)], rows), ""]
 
 
-def _paired(paired: Paired, kpis: Sequence[str]) -> list[str]:
+def _paired(paired: Paired, kpis: Sequence[str], mirrors: dict[str, str] | None = None) -> list[str]:
     pct = int(round(CONFIDENCE * 100))
     lines = [f"## Differences against the baseline ({paired.baseline})", ""]
     lines += [f"- {n}" for n in paired.notes]
@@ -184,7 +197,7 @@ def _paired(paired: Paired, kpis: Sequence[str]) -> list[str]:
             lines += ["No cell to compare with a baseline.", ""]
         return lines
     lines += [
-        f"Each cell minus its {paired.baseline} cell with the same other settings, replication by "
+        f"Each cell minus its {paired.baseline} cell with the same other swept settings, replication by "
         f"replication (same seeds), then averaged; ± is the half-width of the {pct}% t interval of the "
         "mean difference. **better**/**worse**: the interval excludes 0 in the KPI's good/bad direction; "
         "higher/lower: the same for KPIs with no good direction; not distinguishable: the interval "
@@ -192,10 +205,15 @@ def _paired(paired: Paired, kpis: Sequence[str]) -> list[str]:
         "",
     ]
     order = {k: i for i, k in enumerate(kpis)}
+    mirror = mirrors or {}
+    if mirror:
+        pairs_txt = ", ".join(f"{k} = 1 - {v}" for k, v in mirror.items())
+        lines += [f"Mirrored KPIs ({pairs_txt} in every replication) are counted once in the verdict counts.", ""]
     for _cell, sub in t.groupby("cell", sort=False):
         sub = sub.sort_values("kpi", key=lambda s: s.map(order))
         head = sub.iloc[0]
-        counts = sub["verdict"].value_counts()
+        counted = sub[~sub["kpi"].isin(list(mirror))]
+        counts = counted["verdict"].value_counts()
         summary = ", ".join(
             f"{v} on {int(counts[v])}"
             for v in ("better", "worse", "higher", "lower", "not distinguishable")
@@ -204,7 +222,7 @@ def _paired(paired: Paired, kpis: Sequence[str]) -> list[str]:
         lines += [
             f"### {head['label']} vs {head['baseline_label']}",
             "",
-            f"{summary} of {len(sub)} KPI(s); {int(sub['n'].max())} paired replication(s).",
+            f"{summary} of {len(counted)} KPI(s); {int(sub['n'].max())} paired replication(s).",
             "",
         ]
         rows = []
@@ -226,12 +244,12 @@ def _paired(paired: Paired, kpis: Sequence[str]) -> list[str]:
     return lines
 
 
-def _figures(figures: dict[str, Path], out_dir: Path) -> list[str]:
+def _figures(figures: dict[str, Path], out_dir: Path, factor_keys: dict[str, str]) -> list[str]:
     if not figures:
         return []
     lines = ["## Figures", ""]
     for name, path in figures.items():
-        title, caption = FIGURES.get(name, (name, ""))
+        title, caption = FIGURES.get(name) or factor_caption(factor_keys.get(name, name))
         rel = Path(os.path.relpath(Path(path).resolve(), out_dir.resolve())).as_posix()
         lines += [f"### {title}", "", f"![{title}]({rel})", "", caption, ""]
     return lines
@@ -247,9 +265,9 @@ HOW_TO_READ = (
     "which removes the noise both share, and calls a KPI better or worse only when the interval of the mean "
     "difference excludes zero. 'Not distinguishable' means this sweep cannot tell the two apart, not that they "
     "are equal; more replications narrow the intervals. Many KPIs are tested at once, so expect about one in "
-    "twenty 'better'/'worse' verdicts by chance when there is no real difference. recovery_rate is collected "
-    "over exposure (it can exceed 1 because of interest and fees); stress KPIs measure debtor distress and "
-    "are better when lower.\n"
+    "twenty 'better'/'worse' verdicts by chance when there is no real difference. recovery_rate is what was "
+    "collected over what was owed (balance at entry plus interest and penalties accrued), so it lies in [0, 1]; "
+    "stress KPIs measure debtor distress (see the stress scale above) and are better when lower.\n"
 )
 
 
@@ -282,21 +300,44 @@ def write_report(
     out_dir : where to write (normally the sweep folder).
     kpis : KPIs shown in the tables.
     """
+    path = Path(out_dir) / "report.md"
+    path.write_text(report_text(g, comparison, paired, figures, out_dir, kpis), encoding="utf-8")
+    return path
+
+
+def report_text(
+    g: Gathered,
+    comparison: pd.DataFrame,
+    paired: Paired,
+    figures: dict[str, Path],
+    out_dir: str | Path,
+    kpis: Sequence[str],
+) -> str:
+    """The Markdown of the report (see :func:`write_report`)."""
     out = Path(out_dir)
     kpis = [k for k in kpis if k in set(comparison["kpi"])]
+    factors = numeric_factors(g)
+    factor_note = (
+        [f"Swept numeric setting(s): {', '.join(factors)}; see the figure 'KPIs against {factors[0]}'.", ""]
+        if factors
+        else []
+    )
     lines = [
         f"# Sweep report: {g.sweep_dir.name}",
         "",
         f"Sweep folder `{g.sweep_dir}`, report written {datetime.now():%Y-%m-%d %H:%M}.",
         "",
+        *summary_lines(g, paired),
+        *factor_note,
         "## What was run",
         "",
         *_what_was_run(g),
         "",
         *_failed(g),
+        *stress_scale_lines(g),
         *_comparison(g, comparison, kpis),
-        *_paired(paired, kpis),
-        *_figures(figures, out),
+        *_paired(paired, kpis, mirrored(g, list(kpis))),
+        *_figures(figures, out, {factor_figure_name(k): k for k in factors}),
         HOW_TO_READ,
         "## Files",
         "",
@@ -304,11 +345,19 @@ def write_report(
         "one row each, with the cell's overrides as columns",
         "- `comparison.csv`: mean, CI half-width and n of every KPI in every cell",
         "- `paired.csv`: paired differences against the baseline for every KPI, with verdicts",
+        "- `report.html`: this report as one self-contained web page (figures embedded)",
         "",
     ]
-    path = out / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return "\n".join(lines)
 
 
-__all__ = ["FIGURES", "fmt_ci", "fmt_number", "write_report", "write_tables"]
+__all__ = [
+    "FIGURES",
+    "factor_caption",
+    "fmt_ci",
+    "fmt_number",
+    "report_text",
+    "sweep_command",
+    "write_report",
+    "write_tables",
+]

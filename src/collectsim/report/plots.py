@@ -16,10 +16,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
-from scipy import stats
+from matplotlib.transforms import offset_copy
 
-from collectsim.report.compare import CONFIDENCE, comparison_table
+from collectsim.report.compare import comparison_table
 from collectsim.report.gather import Gathered
+from collectsim.report.style import cell_styles, legend_handles
+from collectsim.stats import t_half_width
 
 FIGSIZE_IN = (7.0, 4.5)
 DPI = 100
@@ -108,108 +110,163 @@ def _clusters(
     return groups
 
 
+def spread_offsets(x: np.ndarray, y: np.ndarray, ax: object, radius_pt: float = 5.0) -> list[tuple[float, float]]:
+    """Display offsets (points) that move markers drawn on top of each other apart.
+
+    Markers closer than ``2 * radius_pt`` on screen are spread evenly on a circle of
+    ``radius_pt`` around their group's first point, so each stays visible; a lone marker
+    keeps offset (0, 0).
+    """
+    to_px = ax.transData.transform  # type: ignore[attr-defined]
+    pts = to_px(np.column_stack([np.nan_to_num(x), np.nan_to_num(y)]))
+    px_per_pt = ax.figure.dpi / 72.0  # type: ignore[attr-defined]
+    offsets = [(0.0, 0.0)] * len(x)
+    groups: list[list[int]] = []
+    for i in range(len(x)):
+        for grp in groups:
+            if np.hypot(*(pts[i] - pts[grp[0]])) < 2 * radius_pt * px_per_pt:
+                grp.append(i)
+                break
+        else:
+            groups.append([i])
+    for grp in groups:
+        if len(grp) < 2:
+            continue
+        for j, i in enumerate(grp):
+            a = 2 * np.pi * j / len(grp) + np.pi / 4
+            offsets[i] = (radius_pt * float(np.cos(a)), radius_pt * float(np.sin(a)))
+    return offsets
+
+
 def plot_recovery_vs_stress(g: Gathered, out_dir: Path) -> Path | None:
     """Recovery rate against the 95th percentile of peak stress, one point per cell
-    (mean with 95% CI bars), marker area proportional to mean total cost, Pareto front."""
+    (mean with 95% CI bars), colour per policy, marker per value of the other swept
+    settings, Pareto front dashed. Markers that would cover each other are moved apart
+    by a few points; the error bars stay at the true means."""
     if not _has(g, "recovery_rate", "stress_peak_p95"):
         return None
     rec, stress = _stats(g, "recovery_rate"), _stats(g, "stress_peak_p95")
-    cost = _stats(g, "cost_total")["mean"].to_numpy(float) if _has(g, "cost_total") else np.ones(len(rec))
-    scale = np.nanmax(cost) if np.isfinite(cost).any() and np.nanmax(cost) > 0 else 1.0
-    sizes = 30.0 + 300.0 * np.nan_to_num(cost / scale)
     x, y = stress["mean"].to_numpy(float), rec["mean"].to_numpy(float)
     n = len(rec)
+    styles = cell_styles(g)
+    cells = list(rec["cell"])
     fig, (ax,) = _figure()
-    cols = _colours(n)
-    handles = []
     for i in range(n):
+        st = styles[cells[i]]
         ax.errorbar(
             x[i],
             y[i],
             xerr=np.nan_to_num(stress["half_width"][i]),
             yerr=np.nan_to_num(rec["half_width"][i]),
             fmt="none",
-            ecolor=cols[i],
+            ecolor=st.colour,
             elinewidth=1,
             capsize=2,
             alpha=0.8,
         )
-        ax.scatter(x[i], y[i], s=sizes[i], color=cols[i], alpha=0.75, edgecolor="black", linewidth=0.5, zorder=3)
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                color=cols[i],
-                markeredgecolor="black",
-                markeredgewidth=0.5,
-                markersize=6,
-                label=_wrap(rec["label"][i], 24),
-            )
-        )
     front = pareto_front(x, y)
+    handles = legend_handles(styles)
     fs = _fontsize(n)
     if front.size:
         ax.plot(x[front], y[front], color="black", linestyle="--", linewidth=1, zorder=2)
         handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1, label="Pareto front"))
-        ax.margins(0.12)
-        ax.autoscale_view()
+    ax.margins(0.12)
+    ax.autoscale_view()
+    offsets = spread_offsets(x, y, ax)
+    for i in range(n):
+        st = styles[cells[i]]
+        tr = offset_copy(ax.transData, fig=fig, x=offsets[i][0], y=offsets[i][1], units="points")
+        ax.scatter(
+            x[i],
+            y[i],
+            s=55,
+            marker=st.marker,
+            color=st.colour,
+            edgecolor="black",
+            linewidth=0.6,
+            zorder=3,
+            transform=tr,
+        )
+    if front.size and n <= 6:
         (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-        rng = (x1 - x0, y1 - y0)
-        for grp in _clusters(x, y, front, rng):
+        for grp in _clusters(x, y, front, (x1 - x0, y1 - y0)):
             text = "\n".join(_wrap(rec["label"][i], 26) for i in grp)
             ax.annotate(
                 text,
                 (x[grp[0]], y[grp[0]]),
-                xytext=(7, 5),
+                xytext=(9, 6),
                 textcoords="offset points",
                 fontsize=fs,
                 bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "alpha": 0.7, "linewidth": 0},
             )
-    ax.set_xlabel("stress_peak_p95 (95th percentile of peak stress; lower is better)", fontsize=8)
-    ax.set_ylabel("recovery_rate (collected / exposure)", fontsize=8)
-    ax.set_title("Recovery against debtor stress (bars: 95% CI; marker area: mean cost_total)", fontsize=9)
-    ax.margins(0.12)
+    ax.set_xlabel("stress_peak_p95 (95th percentile of peak stress level; lower is better)", fontsize=8)
+    ax.set_ylabel("recovery_rate (collected / owed)", fontsize=8)
+    ax.set_title("Recovery against debtor stress (mean per cell, bars: 95% CI)", fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(handles=handles, fontsize=fs - 0.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     return _save(fig, out_dir / "recovery_vs_stress.png")
 
 
+def owed_fraction(g: Gathered) -> pd.DataFrame:
+    """The daily series with ``frac``: amount collected so far divided by what the
+    replication's accounts owed in the end (``owed_total``), so the last day's value is
+    that replication's recovery_rate. Older results without ``owed_total`` use
+    ``exposure_total``, then what was open on day 1."""
+    s = g.series
+    ov = g.overall()
+    keys = ["job", "seed", "replication"]
+    for col in ("owed_total", "exposure_total"):
+        if col in ov:
+            denom = s.set_index(keys).index.map(ov.set_index(keys)[col]).to_numpy(float)
+            break
+    else:
+        first = s.sort_values("day").groupby(keys)[["collected_cum", "outstanding"]].first().sum(axis=1)
+        denom = s.set_index(keys).index.map(first).to_numpy(float)
+    return s.assign(frac=s["collected_cum"].to_numpy(float) / denom)
+
+
+def mean_band(wide: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index, mean and 95% t half-width across the columns of ``wide`` (NaN half-width
+    with one column)."""
+    v = wide.to_numpy(float)
+    m = np.nanmean(v, axis=1)
+    n = np.sum(np.isfinite(v), axis=1)
+    if v.shape[1] < 2:
+        return wide.index.to_numpy(float), m, np.full_like(m, np.nan)
+    sd = np.nanstd(v, axis=1, ddof=1)
+    hw = t_half_width(sd, n)
+    return wide.index.to_numpy(float), m, hw
+
+
 def plot_recovery_curves(g: Gathered, out_dir: Path) -> Path | None:
-    """Cumulative amount collected over exposure by day, per cell: mean across
-    replications with a 95% t band."""
+    """Cumulative amount collected over what was owed, by day, per cell: mean across
+    replications with a 95% t band; colour per policy, line style per other setting."""
     s = g.series
     if s.empty or "collected_cum" not in s:
         return None
-    ov = g.overall()
+    frac = owed_fraction(g)
     keys = ["job", "seed", "replication"]
-    if "exposure_total" in ov:
-        expo = ov.set_index(keys)["exposure_total"]
-        denom = s.set_index(keys).index.map(expo).to_numpy(float)
-    else:  # fall back to what was owed on day 1
-        first = s.sort_values("day").groupby(keys)[["collected_cum", "outstanding"]].first().sum(axis=1)
-        denom = s.set_index(keys).index.map(first).to_numpy(float)
-    frac = s.assign(frac=s["collected_cum"].to_numpy(float) / denom)
     cells = g.cells()
+    styles = cell_styles(g)
     fig, (ax,) = _figure()
-    cols = _colours(len(cells))
-    for i, (cell, label) in enumerate(zip(cells["cell"], cells["label"], strict=True)):
+    for cell in cells["cell"]:
+        st = styles[cell]
         wide = frac[frac["cell"] == cell].pivot_table(index="day", columns=keys, values="frac")
-        days = wide.index.to_numpy(float)
-        v = wide.to_numpy(float)
-        m = np.nanmean(v, axis=1)
-        n = np.sum(np.isfinite(v), axis=1)
-        if v.shape[1] > 1:
-            sd = np.nanstd(v, axis=1, ddof=1)
-            hw = stats.t.ppf(0.5 + CONFIDENCE / 2.0, np.maximum(n - 1, 1)) * sd / np.sqrt(np.maximum(n, 1))
-            ax.fill_between(days, m - hw, m + hw, color=cols[i], alpha=0.2, linewidth=0)
-        ax.plot(days, m, color=cols[i], linewidth=1.4, label=_wrap(label, 30))
+        days, m, hw = mean_band(wide)
+        if np.isfinite(hw).any():
+            ax.fill_between(days, m - hw, m + hw, color=st.colour, alpha=0.15, linewidth=0)
+        ax.plot(days, m, color=st.colour, linestyle=st.linestyle, linewidth=1.5)
     ax.set_xlabel("day")
-    ax.set_ylabel("collected so far / exposure")
+    ax.set_ylabel("collected so far / owed")
     ax.set_title("Recovery curves (mean across replications, band: 95% CI)", fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=_fontsize(len(cells)), loc="lower right", ncol=1 if len(cells) <= 8 else 2)
+    ax.legend(
+        handles=legend_handles(styles, lines=True),
+        fontsize=_fontsize(len(cells)),
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        frameon=False,
+    )
     return _save(fig, out_dir / "recovery_curves.png")
 
 
@@ -220,7 +277,8 @@ def plot_stress_distribution(g: Gathered, out_dir: Path) -> Path | None:
         return None
     ov, cells = g.overall(), g.cells()
     fig, axes = _figure(len(kpis), sharey=True)
-    cols = _colours(len(cells))
+    styles = cell_styles(g)
+    cols = [styles[c].colour for c in cells["cell"]]
     pos = np.arange(len(cells))[::-1]
     for ax, k in zip(axes, kpis, strict=True):
         data = [ov.loc[ov["cell"] == c, k].dropna().to_numpy(float) for c in cells["cell"]]
@@ -272,19 +330,30 @@ def plot_cost_breakdown(g: Gathered, out_dir: Path) -> Path | None:
     return _save(fig, out_dir / "cost_breakdown.png")
 
 
+#: Days in the moving average of the daily backlog (one week: the backlog rises over
+#: the weekend, when no collector works, and falls during the week).
+BACKLOG_WINDOW_DAYS = 7
+
+
 def plot_capacity(g: Gathered, out_dir: Path) -> Path | None:
-    """Collector utilisation and mean backlog per cell (means with 95% CI), and the
-    backlog by day (mean across replications)."""
+    """Top: collector utilisation and mean backlog per cell (means with 95% CI), bars
+    coloured per policy. Bottom: calls waiting by day, a 7-day moving average of the mean
+    across replications, one line per cell with a legend."""
     kpis = [k for k in ("collector_utilisation", "backlog_mean") if k in g.kpi_names]
     has_series = "backlog" in g.series and not g.series.empty
     if not kpis and not has_series:
         return None
     cells = g.cells()
-    n_panels = len(kpis) + int(has_series)
-    fig, axes = _figure(n_panels, width_ratios=[1.0] * len(kpis) + [1.5] * int(has_series))
-    cols = _colours(len(cells))
+    styles = cell_styles(g)
+    cols = [styles[c].colour for c in cells["cell"]]
+    fig = Figure(figsize=(FIGSIZE_IN[0], 6.5 if has_series and kpis else FIGSIZE_IN[1]), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    rows = int(bool(kpis)) + int(has_series)
+    grid = fig.add_gridspec(rows, max(1, len(kpis)), height_ratios=[1.0, 1.1][:rows])
     pos = np.arange(len(cells))[::-1]
-    for ax, k in zip(axes, kpis, strict=False):
+    fs = _fontsize(len(cells))
+    for j, k in enumerate(kpis):
+        ax = fig.add_subplot(grid[0, j])
         st = _stats(g, k)
         ax.barh(
             pos,
@@ -294,24 +363,51 @@ def plot_capacity(g: Gathered, out_dir: Path) -> Path | None:
             height=0.6,
             error_kw={"elinewidth": 1, "capsize": 2},
         )
-        ax.set_xlabel(k, fontsize=8)
+        ax.set_xlabel(
+            k + (" (share of paid minutes busy)" if k == "collector_utilisation" else " (calls waiting)"), fontsize=8
+        )
         ax.set_xlim(left=0.0, right=None if np.nanmax(np.abs(st["mean"].fillna(0.0))) > 0 else 1.0)
         ax.grid(axis="x", alpha=0.3)
-        ax.set_yticks(
-            pos, [] if ax is not axes[0] else [_wrap(lbl, 20) for lbl in cells["label"]], fontsize=_fontsize(len(cells))
-        )
+        ax.set_yticks(pos, [] if j else [_wrap(lbl, 24) for lbl in cells["label"]], fontsize=fs)
     if has_series:
-        ax = axes[-1]
+        ax = fig.add_subplot(grid[rows - 1, :])
         mean = g.series.groupby(["cell", "day"])["backlog"].mean()
-        for i, cell in enumerate(cells["cell"]):
+        for cell in cells["cell"]:
             if cell in mean.index.get_level_values(0):
-                m = mean.loc[cell]
-                ax.plot(m.index.to_numpy(float), m.to_numpy(float), color=cols[i], linewidth=1.2)
+                st = styles[cell]
+                m = mean.loc[cell].rolling(BACKLOG_WINDOW_DAYS, min_periods=1, center=True).mean()
+                ax.plot(
+                    m.index.to_numpy(float), m.to_numpy(float), color=st.colour, linestyle=st.linestyle, linewidth=1.4
+                )
         ax.set_xlabel("day", fontsize=8)
-        ax.set_ylabel("calls waiting (backlog), mean by day", fontsize=8)
+        ax.set_ylabel(f"calls waiting\n(centred {BACKLOG_WINDOW_DAYS}-day average)", fontsize=8)
         ax.set_ylim(bottom=0.0, top=None if float(mean.max()) > 0 else 1.0)
+        busy = mean[mean > 0.01 * float(mean.max())].index.get_level_values(1) if float(mean.max()) > 0 else []
+        last_day = float(mean.index.get_level_values(1).max())
+        if len(busy) and float(max(busy)) < 0.8 * last_day:
+            # A backlog that empties early would leave most of the panel blank: stop the
+            # axis soon after and say so.
+            stop = float(max(busy)) * 1.15 + 2
+            ax.set_xlim(0.0, stop)
+            ax.text(
+                0.99,
+                0.95,
+                f"backlog about 0 after day {int(max(busy))}\n(to day {int(last_day)})",
+                transform=ax.transAxes,
+                ha="right",
+                va="top",
+                fontsize=7,
+                color="0.3",
+            )
         ax.grid(alpha=0.3)
-    fig.suptitle("Collector capacity per cell (colours as in the bars; bars: mean with 95% CI)", fontsize=9)
+        ax.legend(
+            handles=legend_handles(styles, lines=True),
+            fontsize=fs,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            frameon=False,
+        )
+    fig.suptitle("Collector capacity per cell (bars: mean with 95% CI)", fontsize=9)
     return _save(fig, out_dir / "capacity.png")
 
 
@@ -340,6 +436,7 @@ __all__ = [
     "PLOTS",
     "make_plots",
     "pareto_front",
+    "spread_offsets",
     "plot_capacity",
     "plot_cost_breakdown",
     "plot_recovery_curves",

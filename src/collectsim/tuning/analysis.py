@@ -16,8 +16,9 @@ import pandas as pd
 
 from collectsim.errors import ConfigError, ResultsError
 from collectsim.metrics import DIRECTIONS
-from collectsim.report.compare import t_interval, verdict
+from collectsim.report.compare import verdict
 from collectsim.report.gather import gather, parse_override
+from collectsim.stats import t_interval
 from collectsim.tuning.sweep import SweepSetup, override_key, run_many, sweep_setup
 
 #: Built-in policies a tuned policy is compared with unless others are named.

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from collectsim.metrics import DIRECTIONS
-from collectsim.report.compare import CONFIDENCE
 from collectsim.report.markdown import fmt_ci, fmt_number
+from collectsim.stats import CONFIDENCE
 from collectsim.tuning.analysis import EXTRA_KPIS, TuningResult
 
 _PREFIX = "levers."
