@@ -63,7 +63,14 @@ def main() -> None:
     covered = [sum(cs[k].holds for cs in by_seed) for k in range(len(checks))]
     total_held, total = sum(covered), len(checks) * len(by_seed)
     binom = stats.binomtest(total_held, total, 0.95)
-    family_fails = sum(any(a < 0.05 for a in holm([c.p_value for c in cs])) for cs in by_seed)
+    holm_failures = [
+        (seed, c.name)
+        for seed, cs in enumerate(by_seed, start=1)
+        for c, a in zip(cs, holm([c.p_value for c in cs]))
+        if a < 0.05
+    ]
+    family_fails = len({seed for seed, _ in holm_failures})
+    family_p = stats.binomtest(family_fails, len(by_seed), 0.05, alternative="greater").pvalue
     print("calibration ...", file=sys.stderr)
     targets = calibration.published_targets(run_replications(load_scenario(), args.replications))
     print("randomised experiments in the model ...", file=sys.stderr)
@@ -115,7 +122,19 @@ def main() -> None:
         f"p = {binom.pvalue:.3g} (the slow test `test_interval_coverage_over_seeds_is_nominal` asserts p > 0.01;",
         "the three repayment-probability checks share their runs, so the count varies more than a",
         f"binomial one and the test is, if anything, strict). The Holm criterion failed at {family_fails} of",
-        f"{len(by_seed)} seeds (at most about 5% expected).",
+        f"{len(by_seed)} seeds, where at most 5% is expected (one-sided binomial p = {family_p:.3g}; the slow",
+        "test asserts p > 0.01)"
+        + (
+            ": "
+            + "; ".join(f"seed {seed}: {name}" for seed, name in holm_failures)
+            + ". Every failure is an M/M/c mean wait, and the M/M/c intervals cover less often than the"
+            " others: the queue starts empty and at scale 1 only one day of warm-up is dropped, which"
+            " biases the heavily loaded M/M/3 mean wait low (about -0.65 minutes against 10.9 over these"
+            " seeds; with 8 days and a 2-day warm-up the bias falls to -0.06 minutes). This is an open"
+            " problem of the check, not hidden by a wider tolerance."
+            if holm_failures
+            else "."
+        ),
         "",
         "| check | intervals containing the theory |",
         "| --- | ---: |",

@@ -43,10 +43,18 @@ class Checked:
 
 
 def precheck(argv: list[str]) -> Checked | None:
-    """Validate the command line ``argv``; raise :class:`ConfigError` on bad input.
+    """Validate the command line ``argv``; raise :class:`ConfigError` on bad input, with
+    keys written as the command line accepts them (``policy.stages.0.name``).
 
     Returns None when the command line holds Hydra options the precheck leaves to Hydra.
     """
+    try:
+        return _precheck(argv)
+    except ConfigError as exc:
+        raise ConfigError(cli_key(str(exc))) from None
+
+
+def _precheck(argv: list[str]) -> Checked | None:
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in argv):
         return None
     flag = any(a in MULTIRUN_FLAGS for a in argv)
