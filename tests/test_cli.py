@@ -120,7 +120,7 @@ def test_duplicated_replications_are_refused(tmp_path: Path) -> None:
 def test_study_sweep_params_are_checked() -> None:
     checked = precheck(["experiment=staffing"])
     assert checked is not None and checked.multirun and checked.jobs == 18  # 6 team sizes x 3 policies
-    assert checked.swept["collectors.size"] == ["5", "10", "20", "40"]
+    assert checked.swept["collectors.size"] == ["2", "3", "4", "5", "6", "8"]
     assert refused("experiment=staffing", "collectors.size=0,5") == "collectors.size must be > 0, got 0"
 
 

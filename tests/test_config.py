@@ -65,7 +65,10 @@ BAD = [
         ["policy=nope"],
         "policy=nope is not an option of config group 'policy'; allowed: champion_challenger, do_nothing",
     ),
-    (["compliance=foo"], "allowed: china_2025, none, reg_f"),
+    (
+        ["compliance=foo"],
+        "allowed: china_2025, china_2025_fourth_call, china_2025_third_party, china_2025_window_23, none, reg_f",
+    ),
     (["portfolio.score_auc=0.5"], "portfolio.score_auc must be in (0.5, 1), got 0.5"),
     (["portfolio.score_auc=1.0"], "portfolio.score_auc must be in (0.5, 1)"),
     (["simulation.horizon_days=0"], "simulation.horizon_days must be > 0, got 0"),
