@@ -161,7 +161,10 @@ def own_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.parametrize(("doc", "k", "code"), _python_blocks(), ids=lambda v: str(v)[:20])
-def test_docs_python_example_runs(doc: str, k: int, code: str, own_policy: Path) -> None:
+def test_docs_python_example_runs(
+    doc: str, k: int, code: str, own_policy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(own_policy)  # an example that writes a file writes it there
     code = _tiny(code).replace("/path/to/myconf", str(own_policy / "myconf"))
     namespace: dict = {"__name__": f"docs_example_{k}"}
     exec(compile(code, f"docs/{doc}[{k}]", "exec"), namespace)  # noqa: S102 - our own docs

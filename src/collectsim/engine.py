@@ -106,6 +106,8 @@ class Simulation:
         self.pf = pf
         self.st = st = AccountState(pf, sc.stress.half_life_days, len(self.channels), self.channels.cost_keys)
         st.outsourcing_commission = sc.channels.outsourcing_commission
+        if self.record_events:
+            st.payment_log, st.promise_log = [], []
         self.behaviour.start(pf, self.streams, sc.simulation.horizon_days)
         self.response.start(pf, self.streams, self.channels)
         self.policy.start(pf, self.streams)

@@ -88,6 +88,10 @@ def post_response(
         st.promise_share[p] = out.promise_share[promise]
         st.promise_due[p] = np.floor(c.time[promise]) + out.promise_days[promise]
         st.settlements[p[out.settled[promise]]] += 1
+        if st.promise_log is not None:
+            st.promise_log.append(
+                (p.copy(), c.time[promise].copy(), st.promise_share[p].copy(), st.promise_due[p].copy())
+            )
 
 
 def settle_promises(st: AccountState, behaviour: BehaviourModel, due: np.ndarray, keep: np.ndarray, t: float) -> None:

@@ -83,6 +83,10 @@ class AccountState:
         self.pending_call_u8, self.pending_call_py = shared(n, "B")  # 1: a call is queued
         self.pending_call = self.pending_call_u8.view(bool)
         self.cost = {c: np.zeros(n) for c in cost_keys}
+        # Per-account records (opt-in, collectsim.records): (accounts, times, amounts) of
+        # every payment, and (accounts, times, shares, due times) of every promise.
+        self.payment_log: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self.promise_log: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.outsourcing_commission = 0.0
 
     # ------------------------------------------------------------------ views
@@ -137,6 +141,12 @@ class AccountState:
             self.plans_completed[cured[self.plan_active[cured]]] += 1
             self._close(cured, t if np.ndim(t) == 0 else np.asarray(t)[done], CURED)
             self.cure_time[cured] = self.close_time[cured]
+        if self.payment_log is not None:
+            paid = amount.copy()
+            if cured.size:
+                paid[done] += rest
+            times = np.broadcast_to(np.asarray(t, dtype=float), idx.shape).copy()
+            self.payment_log.append((idx.copy(), times, paid))
         return cured
 
     def forgive(self, idx: np.ndarray, amount: np.ndarray) -> None:
