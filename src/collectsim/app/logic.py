@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from collectsim.config import config_dir
+from collectsim.config import config_dir, group_options
 from collectsim.errors import ConfigError
 from collectsim.experiments import ProgressFn, compare, run_experiments, sweep_command
 
@@ -30,8 +30,7 @@ FULL_REPLICATIONS = 12
 
 def options(group: str) -> list[str]:
     """The options of a config group (the YAML files in ``conf/<group>/``)."""
-    folder = Path(config_dir()) / group
-    return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "schema")
+    return group_options(group)
 
 
 def segment_names(portfolio: str) -> list[tuple[str, float]]:
