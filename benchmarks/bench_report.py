@@ -252,8 +252,8 @@ def print_report(results: dict[str, Any]) -> None:
         )
     )
     print(
-        f"scenario: policy={POLICY}, {HORIZON_DAYS} days, seed {SEED}, replication 0, 1 agent/1k accounts, "
-        f"3 lawyers and 50k dialler lines per 20k accounts\n"
+        f"scenario: policy={POLICY}, {HORIZON_DAYS} days, seed {SEED}, replication 0, default stream, 1 agent/10k accounts, "
+        f"3 lawyers and 50k dialler lines per 40k accounts\n"
     )
     hdr = (
         f"{'accounts':>10} {'wall s':>8} {'accounts/s':>11} {'events/acct':>11} {'calls':>10} {'peak RSS MB':>11} "

@@ -189,6 +189,22 @@ def test_sensitivity_factors_write_into_the_scenario() -> None:
     by["firm_call_response"].apply(data, 0.6)
     assert data["channels"]["firm_call"]["impulse"] == 0.6
     assert by["stress_willingness"].nominal(data) == 0.3
+    assert by["reactance"].nominal(data) == data["stress"]["reactance_strength"] == 0.05
+
+
+def test_sensitivity_scales_capacities_with_the_book() -> None:
+    from collectsim.sensitivity.study import scaled_capacities
+
+    # The default book: 40,000 accounts, 4 agents, 3 lawyers, 50,000 dialler lines a day.
+    assert scaled_capacities(10_000, []) == [
+        "collectors.size=1",
+        "channels.lawsuit.team_size=1",
+        "channels.voice_lines_per_day=12500",
+    ]
+    assert scaled_capacities(80_000, ["collectors.size=3"]) == [
+        "channels.lawsuit.team_size=6",
+        "channels.voice_lines_per_day=100000",
+    ]
 
 
 @needs_salib
@@ -208,6 +224,9 @@ def test_sensitivity_study_runs_in_tiny_mode(tmp_path: Path) -> None:
     morris = ix[(ix["method"] == "morris") & (ix["output"] == "d_net_recovery")].set_index("factor")
     assert set(morris.index) == {
         "stress_willingness",
+        "stress_intensity",
+        "stress_response",
+        "reactance",
         "hardship_share",
         "willingness",
         "firm_call_response",
@@ -223,7 +242,7 @@ def test_sensitivity_study_runs_in_tiny_mode(tmp_path: Path) -> None:
     assert morris.loc["score_auc", "mu_star"] == 0
     assert (ix["method"] == "sobol").any()
     samples = pd.read_csv(out / "samples.csv")
-    assert len(samples) == 2 * 6 + 2 * 4  # Morris r(k+1) + Sobol N(k'+2), k'=2 factors kept
+    assert len(samples) == 2 * 9 + 2 * 4  # Morris r(k+1), k=8 factors, + Sobol N(k'+2), k'=2 factors kept
     assert np.allclose(
         samples["d_net_recovery"], samples["early_escalation_net_recovery"] - samples["soft_first_net_recovery"]
     )

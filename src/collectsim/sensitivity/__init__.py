@@ -12,7 +12,7 @@ behaviour parameters, with SALib:
 
     python -m collectsim.sensitivity --mode tiny                  # seconds, for tests
     python -m collectsim.sensitivity --mode study --publish-dir experiments/sensitivity
-    python -m collectsim.sensitivity --mode full --n-jobs 8       # hours of CPU; see experiments/sensitivity/
+    python -m collectsim.sensitivity --mode full --n-jobs 8       # tens of CPU-hours; see experiments/sensitivity/
 
 Outputs, in ``--out`` (default ``multirun/sensitivity/<date_time>``): ``samples.csv``
 (every evaluated point: factors, per-policy means and differences), ``indices.csv``,

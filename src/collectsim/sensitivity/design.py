@@ -72,7 +72,31 @@ DEFAULT_FACTORS = (
         0.05,
         1.0,
         "set",
-        "how much stress lowers willingness to pay (willingness x exp(-effect x stress); default 0.3)",
+        "how much stress lowers willingness in a contact's response (willingness x exp(-effect x stress); default 0.3)",
+    ),
+    Factor(
+        "stress_intensity",
+        "stress.intensity_effect",
+        0.0,
+        0.6,
+        "set",
+        "how much stress lowers the borrower's own repayment while it lasts (default 0.3)",
+    ),
+    Factor(
+        "stress_response",
+        "stress.response_effect",
+        0.0,
+        0.3,
+        "set",
+        "how much stress weakens the response to every contact (x exp(-effect x stress); default 0.15)",
+    ),
+    Factor(
+        "reactance",
+        "stress.reactance_strength",
+        0.0,
+        0.15,
+        "set",
+        "how strongly a contact backfires per unit of stress above the threshold 3 (default 0.05)",
     ),
     Factor(
         "hardship_share",
@@ -121,11 +145,11 @@ class Settings:
     overrides: list[str] = field(default_factory=list)
 
 
-#: Presets: tiny (tests, seconds), study (the documented run, minutes), full (hours of CPU).
+#: Presets: tiny (tests, seconds), study (the documented run, minutes), full (tens of CPU-hours).
 MODES: dict[str, dict[str, Any]] = {
     "tiny": dict(accounts=1000, replications=2, morris_r=2, sobol_n=2, sobol_max_factors=2),
-    "study": dict(accounts=4000, replications=2, morris_r=10, sobol_n=32, sobol_max_factors=3),
-    "full": dict(accounts=20000, replications=4, morris_r=30, sobol_n=256, sobol_max_factors=5),
+    "study": dict(accounts=10000, replications=2, morris_r=10, sobol_n=32, sobol_max_factors=3),
+    "full": dict(accounts=40000, replications=4, morris_r=30, sobol_n=256, sobol_max_factors=5),
 }
 
 

@@ -23,6 +23,28 @@ from collectsim.sensitivity.design import CONFIDENCE, DEFAULT_FACTORS, OUTPUTS, 
 # --------------------------------------------------------------------------- evaluation
 
 
+#: Seconds between two progress lines while the points are evaluated.
+PROGRESS_SECONDS = 30.0
+
+#: Capacities scaled with the book, as the defaults have them for their book size.
+CAPACITIES = ("collectors.size", "channels.lawsuit.team_size", "channels.voice_lines_per_day")
+
+
+def scaled_capacities(accounts: int, overrides: Sequence[str]) -> list[str]:
+    """Overrides giving a book of ``accounts`` the default team, lawyers and dialler
+    lines per account (at least one of each), except where ``overrides`` set them."""
+    from omegaconf import OmegaConf
+
+    from collectsim.config import compose
+
+    cfg = compose(list(overrides))
+    ratio = accounts / int(cfg.portfolio.n_accounts)
+    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    return [
+        f"{key}={max(1, round(float(OmegaConf.select(cfg, key)) * ratio))}" for key in CAPACITIES if key not in given
+    ]
+
+
 def base_scenarios(s: Settings) -> dict[str, dict[str, Any]]:
     """The scenario of each policy as a plain dict (composed once, modified per sample)."""
     from omegaconf import OmegaConf
@@ -31,7 +53,7 @@ def base_scenarios(s: Settings) -> dict[str, dict[str, Any]]:
 
     common = [
         f"portfolio.n_accounts={s.accounts}",
-        f"collectors.size={max(1, round(s.accounts / 1000))}",
+        *scaled_capacities(s.accounts, s.overrides),
         f"seed={s.seed}",
         f"replications={s.replications}",
         *s.overrides,
@@ -91,9 +113,20 @@ def evaluate_all(
     t0 = time.perf_counter()
     args = (s.baseline, s.challenger, s.replications)
     if s.n_jobs == 1:
-        rows = [evaluate(bases, factors, x, *args) for x in X]
+        results: Any = (evaluate(bases, factors, x, *args) for x in X)
     else:
-        rows = Parallel(n_jobs=s.n_jobs)(delayed(evaluate)(bases, factors, x, *args) for x in X)
+        # In order, as they finish: the rows keep the order of X.
+        results = Parallel(n_jobs=s.n_jobs, return_as="generator")(
+            delayed(evaluate)(bases, factors, x, *args) for x in X
+        )
+    rows, last = [], t0
+    for row in results:
+        rows.append(row)
+        now = time.perf_counter()
+        if now - last >= PROGRESS_SECONDS and len(rows) < len(X):
+            last = now
+            eta = (now - t0) / len(rows) * (len(X) - len(rows))
+            log(f"  {len(rows)}/{len(X)} points, {now - t0:.0f} s, about {eta:.0f} s to go")
     log(f"  {len(X)} points x 2 policies x {s.replications} replications in {time.perf_counter() - t0:.0f} s")
     df = pd.DataFrame(X, columns=[f.name for f in factors])
     return pd.concat([df, pd.DataFrame(rows)], axis=1)
