@@ -5,8 +5,9 @@ pushing and popping cost O(log n), so 100,000+ pending calls stay cheap (a
 ``simpy.PriorityResource`` re-sorts its queue on every request). Stale entries (the
 account closed, went to court, made a promise) are skipped when popped.
 
-The agents, their redials and the end-of-shift bell keep an agenda of their own (a
-heap of ``(time, seq, who, item)``) that one SimPy process, the team, works through.
+The agents and the end-of-shift bell keep an agenda of their own (a heap of
+``(time, seq, who, item)``, redials a FIFO line beside it) that one SimPy process, the
+team, works through.
 Nothing else in the model reads what the agents change during a day (the engine
 applies their calls at the day's end), so the team runs every entry of its agenda
 that falls before SimPy's next event without handing control back, and wakes for
@@ -37,8 +38,8 @@ from collectsim.shared import shared, shared_copy
 from collectsim.state import OPEN, AccountState
 
 MIN_PER_DAY = 1440.0
-#: Who an agenda entry is for, besides agent numbers (>= 0): a redial, the shift bell.
-_REDIAL, _BELL = -1, -2
+#: Who an agenda entry is for, besides agent numbers (>= 0): the shift bell.
+_BELL = -1
 
 #: Columns of the call log: account, start time, action, reached the borrower,
 #: collector skill multiplier, borrower stress after the call, settlement discount
@@ -200,6 +201,9 @@ class CollectorPool:
         self.keep_shift_log = False
         # The team's agenda (see the module docstring) and its scheduling counter.
         self._agenda: list[tuple[float, int, int, Any]] = []
+        # Redials due, (time, seq, call): one gap for all, so they fall due in the order
+        # they were made and a FIFO line keeps them sorted.
+        self._redials: deque[tuple[float, int, tuple[float, int, int, int, float]]] = deque()
         self._agenda_seq = itertools.count()
 
     @property
@@ -216,6 +220,7 @@ class CollectorPool:
         the module docstring): every entry due before SimPy's next event is run at once;
         the team sleeps until that event otherwise."""
         env, agenda, q, seq = self.env, self._agenda, self.queue, self._agenda_seq
+        redials, popleft = self._redials, self._redials.popleft
         heappop, heappush, heapreplace = heapq.heappop, heapq.heappush, heapq.heapreplace
         peek, inf = env.peek, math.inf
         now = env.now
@@ -240,17 +245,31 @@ class CollectorPool:
             heappush(agenda, (now + (self._bell_time(now) - now), next(seq), _BELL, None))
         nxt = peek()
         while True:
-            if not agenda or agenda[0][0] >= nxt:
+            # The next entry by (time, seq): the first redial or the agenda's first.
+            redial = bool(redials) and (not agenda or redials[0] < agenda[0])
+            if redial:
+                t = redials[0][0]
+            elif agenda:
+                t = agenda[0][0]
+            else:
+                t = inf
+            if t >= nxt:
                 # SimPy's next event comes first (ties too): let it run, then look again.
                 if nxt == inf:
                     return
                 yield env.timeout(max(nxt - env.now, 0.0))
                 nxt = peek()
                 continue
-            t, _, who, item = agenda[0]
+            if redial:
+                # A redial that is due goes back on the queue and wakes an idle agent.
+                heappush(q.heap, popleft()[2])
+                if q.idle:
+                    q.wake(1, t)
+                continue
+            _, _, who, item = agenda[0]
             if who >= 0:
-                # The agent may add redials to the agenda, all later than t: its own
-                # entry is still the first when it hands back its next delay.
+                # Redials the agent makes go to their own line: its entry is still
+                # the agenda's first when it hands back its next delay.
                 try:
                     r = sends[who](t)
                 except StopIteration:
@@ -262,16 +281,10 @@ class CollectorPool:
                 else:
                     heapreplace(agenda, (t + r, next(seq), who, None))
                 continue
-            heappop(agenda)
-            if who == _REDIAL:
-                # A redial that is due goes back on the queue and wakes an idle agent.
-                heappush(q.heap, item)
-                if q.idle:
-                    q.wake(1, t)
-            else:  # the bell: idle agents stop waiting for calls at the end of the shift
-                q.wake_all(t)
-                if self.active:
-                    heappush(agenda, (t + (self._bell_time(t) - t), next(seq), _BELL, None))
+            heappop(agenda)  # the bell: idle agents stop waiting for calls at the end of the shift
+            q.wake_all(t)
+            if self.active:
+                heappush(agenda, (t + (self._bell_time(t) - t), next(seq), _BELL, None))
 
     def _bell_time(self, now: float) -> float:
         """When today's shift ends (tomorrow's, if today's has ended)."""
@@ -301,7 +314,7 @@ class CollectorPool:
         ce = self.contact_effect
         unext, conn_next, noans_next = self._u.__next__, self._conn.__next__, self._noans.__next__
         allow, exp = comp.allow_call, math.exp
-        agenda, seq, heappush = self._agenda, self._agenda_seq, heapq.heappush
+        seq, redial = self._agenda_seq, self._redials.append
         heap, heappop = q.heap, heapq.heappop
         reach, tp_prob = self.reach_by_hour, self.third_party_prob
         flat_reach = all(x == 1.0 for x in reach)
@@ -384,7 +397,7 @@ class CollectorPool:
                     convs += 1
                 elif third < 0.0 and tries < tries_max and now + gap < redial_until:
                     # Redial later today under the policy's retry rule.
-                    heappush(agenda, (now + gap, next(seq), _REDIAL, item))
+                    redial((now + gap, next(seq), item))
                     pending[i] = 1
                 append((i, now, action, connected, skill, s, item[4], k, minutes, self._seq))
                 self._seq += 1
