@@ -248,3 +248,27 @@ def test_bad_centre_input_names_the_key(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         Simulation(load_scenario(["policy=do_nothing" if "retry" in override else "policy=staged", override]), 0)
     assert str(err.value) == message
+
+
+def test_champion_challenger_arms_must_share_the_retry_rule() -> None:
+    # One team and one dialler serve both arms; a challenger with its own retry rule would
+    # silently be run under the champion's.
+    with pytest.raises(ConfigError) as err:
+        Simulation(load_scenario(["policy=champion_challenger", "policy@policy.challenger=pressure"]), 0)
+    assert str(err.value) == (
+        "policy.challenger.retry (attempts_per_day=10, gap_minutes=90, last_hour=23.5) differs from "
+        "policy.champion.retry (attempts_per_day=3, gap_minutes=120, last_hour=20); both arms share one team "
+        "and one dialler, which redial under one rule: give the arms the same retry, e.g. "
+        "policy.challenger.retry.attempts_per_day=3 policy.challenger.retry.gap_minutes=120 "
+        "policy.challenger.retry.last_hour=20"
+    )
+    same = load_scenario(
+        [
+            "policy=champion_challenger",
+            "policy@policy.challenger=pressure",
+            "policy.challenger.retry.attempts_per_day=3",
+            "policy.challenger.retry.gap_minutes=120",
+            "policy.challenger.retry.last_hour=20",
+        ]
+    )
+    assert Simulation(same, 0).policy.retry.attempts_per_day == 3

@@ -13,20 +13,37 @@ from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 
 
+def _rule(r: RetryRule) -> str:
+    return f"attempts_per_day={r.attempts_per_day}, gap_minutes={r.gap_minutes:g}, last_hour={r.last_hour:g}"
+
+
 class ChampionChallenger:
     """Accounts go to the challenger with probability ``challenger_share`` (drawn from
     the ``policy_split`` stream), otherwise to the champion; each arm's policy decides
     for its own accounts. KPIs are reported per arm."""
 
-    def __init__(self, champion: Policy, challenger: Policy, challenger_share: float) -> None:
+    def __init__(self, champion: Policy, challenger: Policy, challenger_share: float, key: str = "policy") -> None:
+        # One team and one dialler serve both arms and redial under one rule: arms with
+        # different rules would silently run the challenger under the champion's.
+        rules = [getattr(arm, "retry", RetryRule()) for arm in (champion, challenger)]
+        if rules[0] != rules[1]:
+            raise ConfigError(
+                f"{key}.challenger.retry ({_rule(rules[1])}) differs from {key}.champion.retry ({_rule(rules[0])}); "
+                "both arms share one team and one dialler, which redial under one rule: give the arms the same "
+                "retry, e.g. "
+                + " ".join(
+                    f"{key}.challenger.retry.{f}={getattr(rules[0], f):g}"
+                    for f in ("attempts_per_day", "gap_minutes", "last_hour")
+                    if getattr(rules[0], f) != getattr(rules[1], f)
+                )
+            )
         self.champion = champion
         self.challenger = challenger
         self.challenger_share = challenger_share
         self.name = f"champion_challenger({champion.name} vs {challenger.name})"
         self.arm_names = [f"champion:{champion.name}", f"challenger:{challenger.name}"]
         self.arms = np.empty(0, dtype=np.int16)
-        # One dialler for both arms: it redials with the champion's rule.
-        self.retry = getattr(champion, "retry", RetryRule())
+        self.retry = rules[0]
 
     @classmethod
     def from_config(cls, params: dict[str, Any], key: str, **ctx: Any) -> ChampionChallenger:
@@ -43,7 +60,7 @@ class ChampionChallenger:
             if not isinstance(node, dict):
                 raise ConfigError(f"{key}.{arm} must be a policy config with a _target_, got {node!r}")
             arms.append(plugins.build(node, f"{key}.{arm}", **ctx))
-        return cls(arms[0], arms[1], float(share))
+        return cls(arms[0], arms[1], float(share), key)
 
     def start(self, portfolio: Portfolio, streams: RandomStreams) -> None:
         self.arms = (streams["policy_split"].random(portfolio.n) < self.challenger_share).astype(np.int16)
