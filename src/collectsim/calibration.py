@@ -142,7 +142,9 @@ def published_targets(results: Sequence[RunResult]) -> list[Target]:
 
 def _split(base: dict[str, Any], control: dict[str, Any], treated: dict[str, Any]) -> dict[str, Any]:
     node = copy.deepcopy(base)
-    node["champion"] = control
+    # One team and one dialler serve both arms, under one retry rule: the treated arm's
+    # (no control arm here makes calls, so the rule does not touch it).
+    node["champion"] = {**control, "retry": treated["retry"]} if "retry" in treated else control
     node["challenger"] = treated
     node["challenger_share"] = 0.5
     return node
