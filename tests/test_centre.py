@@ -272,3 +272,14 @@ def test_champion_challenger_arms_must_share_the_retry_rule() -> None:
         ]
     )
     assert Simulation(same, 0).policy.retry.attempts_per_day == 3
+
+
+def test_an_arm_without_redialled_calls_takes_the_other_arms_rule() -> None:
+    # do_nothing sends reminders only: nothing of it is redialled, so it does not conflict
+    # with staged's rule, which the team then redials under.
+    for arm in ("champion", "challenger"):
+        sc = load_scenario(["policy=champion_challenger", f"policy@policy.{arm}=do_nothing"])
+        sim = Simulation(sc, 0)
+        other = "challenger" if arm == "champion" else "champion"
+        assert sc.policy[arm]["name"] == "do_nothing" and "retry" not in sc.policy[arm]
+        assert sim.policy.retry.attempts_per_day == sc.policy[other]["retry"]["attempts_per_day"] == 3

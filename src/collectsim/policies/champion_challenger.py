@@ -13,6 +13,12 @@ from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 
 
+def _redials(policy: Policy) -> bool:
+    """Whether ``policy`` can request calls a retry rule redials (yes, unless it says no)."""
+    redials = getattr(policy, "redials", None)
+    return True if redials is None else bool(redials())
+
+
 def _rule(r: RetryRule) -> str:
     return f"attempts_per_day={r.attempts_per_day}, gap_minutes={r.gap_minutes:g}, last_hour={r.last_hour:g}"
 
@@ -23,10 +29,12 @@ class ChampionChallenger:
     for its own accounts. KPIs are reported per arm."""
 
     def __init__(self, champion: Policy, challenger: Policy, challenger_share: float, key: str = "policy") -> None:
-        # One team and one dialler serve both arms and redial under one rule: arms with
-        # different rules would silently run the challenger under the champion's.
+        # One team and one dialler serve both arms and redial under one rule: arms that
+        # both make such calls under different rules would silently run one arm under the
+        # other's. An arm that makes none (reminders only) takes the other's rule.
         rules = [getattr(arm, "retry", RetryRule()) for arm in (champion, challenger)]
-        if rules[0] != rules[1]:
+        dialling = [k for k, arm in enumerate((champion, challenger)) if _redials(arm)]
+        if len(dialling) == 2 and rules[0] != rules[1]:
             raise ConfigError(
                 f"{key}.challenger.retry ({_rule(rules[1])}) differs from {key}.champion.retry ({_rule(rules[0])}); "
                 "both arms share one team and one dialler, which redial under one rule: give the arms the same "
@@ -43,7 +51,7 @@ class ChampionChallenger:
         self.name = f"champion_challenger({champion.name} vs {challenger.name})"
         self.arm_names = [f"champion:{champion.name}", f"challenger:{challenger.name}"]
         self.arms = np.empty(0, dtype=np.int16)
-        self.retry = rules[0]
+        self.retry = rules[dialling[0]] if dialling else rules[0]
 
     @classmethod
     def from_config(cls, params: dict[str, Any], key: str, **ctx: Any) -> ChampionChallenger:

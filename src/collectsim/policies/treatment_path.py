@@ -103,6 +103,15 @@ class TreatmentPath:
         self.channels = channels
         self.retry = retry or RetryRule()
 
+    def redials(self) -> bool:
+        """Whether it can request a call its retry rule redials: a collector call to the
+        borrower's own number, or a dialler call."""
+        acts = {a.action for st in self.stages for a in st.actions}
+        acts |= {a for a in (self.on_broken_promise, self.failed_contacts_action) if a is not None}
+        dialler = {int(r.code) for r in self.channels.of_kind("dialler")}
+        ch = self.channels
+        return any((bool(ch.is_agent[a]) and not bool(ch.third_party[a])) or a in dialler for a in acts)
+
     @classmethod
     def from_config(cls, params: dict[str, Any], key: str, *, channels: ChannelTable, **_: Any) -> TreatmentPath:
         _action = channels.code
