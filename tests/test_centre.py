@@ -74,6 +74,20 @@ def test_unanswered_numbers_are_redialled_under_the_retry_rule() -> None:
             assert np.all((ti - d) * 24 < 14.0 + 4.0 / 60)  # scheduled before 14:00
 
 
+def test_a_round_the_clock_team_redials_every_day() -> None:
+    # Agents working across midnight start a new day for the retry rule at midnight.
+    sc = _redial_scenario(4, 60.0, 14.0, 0.0, "compliance=none")
+    sc = edit(sc, collectors__shift_start_hour=0.0, collectors__shift_end_hour=24.0, collectors__break_minutes=0.0)
+    sim = Simulation(sc, 0, record_events=True)
+    sim.run()
+    assert sim.pool.continuous
+    ev = _log(sim)
+    calls = ev["agent"] >= 0
+    day = np.floor(ev["time"][calls]).astype(int)
+    counts = np.bincount(day * 30 + ev["idx"][calls], minlength=5 * 30).reshape(-1, 30)[:5]
+    assert np.all(counts == 4), counts
+
+
 def test_no_redial_with_one_attempt_a_day() -> None:
     sc = _redial_scenario(attempts=1, gap=60.0, last_hour=20.0, reach=0.0)
     sim = Simulation(sc, 0, record_events=True)

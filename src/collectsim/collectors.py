@@ -332,13 +332,18 @@ class CollectorPool:
                 start, end = now, math.inf
             else:
                 start, end = day + self.shift_start, day + self.shift_end
-            redial_until = min(day + last_redial, end)
+            redial_until, next_day = min(day + last_redial, end), day + 1
             if now < start:
                 now = yield start - now
             if not self.active:
                 return
             convs = 0
             while now < end and convs < cap:
+                if now >= next_day:
+                    # A round-the-clock agent works across midnight: a new day for the
+                    # hour of the day and the retry rule.
+                    day = math.floor(now + 1e-12)
+                    redial_until, next_day = day + last_redial, day + 1
                 item = heappop(heap) if heap else None
                 if item is None:
                     # Idle: wait for new calls or the end of the shift.
