@@ -108,9 +108,8 @@ class TreatmentPath:
         borrower's own number, or a dialler call."""
         acts = {a.action for st in self.stages for a in st.actions}
         acts |= {a for a in (self.on_broken_promise, self.failed_contacts_action) if a is not None}
-        dialler = {int(r.code) for r in self.channels.of_kind("dialler")}
         ch = self.channels
-        return any((bool(ch.is_agent[a]) and not bool(ch.third_party[a])) or a in dialler for a in acts)
+        return any(ch.is_call[a] and not ch.third_party[a] for a in acts)
 
     @classmethod
     def from_config(cls, params: dict[str, Any], key: str, *, channels: ChannelTable, **_: Any) -> TreatmentPath:
