@@ -41,15 +41,16 @@ _LOCKS: dict[str, FileLock] = {}
 
 def count_jobs(config: DictConfig) -> int:
     """Number of jobs the basic sweeper will launch (product of the sweep lists)."""
-    overrides = list(config.hydra.overrides.task)
+    # The study's lists first, then the command line, as the basic sweeper reads them: a
+    # command-line value replaces the study's list for its key.
     params = OmegaConf.select(config, "hydra.sweeper.params") or {}
-    overrides += [f"{k}={v}" for k, v in params.items()]
+    overrides = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
     parser = OverridesParser.create()
     total = 1
     seen: dict[str, int] = {}
     for ov in parser.parse_overrides(overrides):
         n = len(list(ov.sweep_string_iterator())) if ov.is_sweep_override() else 1
-        seen[ov.key_or_group] = n  # a command-line value replaces the config's list
+        seen[ov.key_or_group] = n
     for n in seen.values():
         total *= n
     return total
