@@ -4,7 +4,7 @@
     python scripts/config_reference.py --check    # exit 1 when the committed page is stale
 
 Keys and types come from the dataclass schemas registered in Hydra's ConfigStore
-(``collectsim.cli.schema.GROUP_SCHEMAS``); defaults from the composed default config;
+(``collectsim.schemas.GROUP_SCHEMAS``); defaults from the composed default config;
 the description of a key from the comment beside it in the group's default option
 (``conf/<group>/default.yaml`` or the option the default config picks). Plug-in groups
 (``behaviour``, ``policy``) list their options, their ``_target_`` and their keys.
@@ -127,11 +127,9 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 def group_schemas() -> dict[str, type]:
-    """Config group -> schema dataclass, wherever this version of collectsim keeps it."""
-    try:
-        from collectsim.schemas import GROUP_SCHEMAS  # type: ignore[import-not-found]
-    except ImportError:
-        from collectsim.cli.schema import GROUP_SCHEMAS
+    """Config group -> schema dataclass."""
+    from collectsim.schemas import GROUP_SCHEMAS
+
     return dict(GROUP_SCHEMAS)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from collectsim.api import load_scenario, run_replications
+from collectsim.api import kpi_table, load_scenario, run_replications
 from collectsim.metrics import RunResult
 from collectsim.stats import t_interval
 
@@ -55,14 +55,6 @@ class Target:
         return self.mean - self.half <= self.high and self.mean + self.half >= self.low
 
 
-def _kpi(results: Sequence[RunResult], name: str, group: str = "all") -> np.ndarray:
-    out = []
-    for r in results:
-        row = r.kpis if group == "all" else next(g for g in r.groups if g["name"] == group)
-        out.append(float(row[name]))
-    return np.asarray(out)
-
-
 def _target(name: str, measured_as: str, values: np.ndarray, low: float, high: float, source: str) -> Target:
     mean, half, _ = t_interval(values)
     return Target(name, measured_as, mean, half, low, high, source)
@@ -71,12 +63,13 @@ def _target(name: str, measured_as: str, values: np.ndarray, low: float, high: f
 def published_targets(results: Sequence[RunResult]) -> list[Target]:
     """The published targets, from replications of the default scenario (policy
     ``staged``, the default book and team)."""
-    attempts = _kpi(results, "attempts_to_rpc_mean")
+    k = kpi_table(results)
+    attempts = k["attempts_to_rpc_mean"]
     return [
         _target(
             "balance collected within 30 days",
             "`collected_30d_rate`",
-            _kpi(results, "collected_30d_rate"),
+            k["collected_30d_rate"],
             0.83,
             0.89,
             "Qifu Technology, 30-day collection rate 86.3% (Q2 2024)",
@@ -84,7 +77,7 @@ def published_targets(results: Sequence[RunResult]) -> list[Target]:
         _target(
             "accounts cured within 30 days",
             "`cured_30d_rate`",
-            _kpi(results, "cured_30d_rate"),
+            k["cured_30d_rate"],
             0.75,
             0.85,
             "industry rule of thumb (about 80%)",
@@ -92,7 +85,7 @@ def published_targets(results: Sequence[RunResult]) -> list[Target]:
         _target(
             "M1 to M2 roll (count)",
             "`roll_m1_m2`",
-            _kpi(results, "roll_m1_m2"),
+            k["roll_m1_m2"],
             0.15,
             0.25,
             "industry rule of thumb (about 1 in 5)",
@@ -100,7 +93,7 @@ def published_targets(results: Sequence[RunResult]) -> list[Target]:
         _target(
             "M1 to M3 roll (count)",
             "`roll_m1_m2 * roll_m2_m3`",
-            _kpi(results, "roll_m1_m2") * _kpi(results, "roll_m2_m3"),
+            k["roll_m1_m2"] * k["roll_m2_m3"],
             0.01,
             0.03,
             'Chinese "collection multiplier", about 2% (industry figure)',
@@ -108,7 +101,7 @@ def published_targets(results: Sequence[RunResult]) -> list[Target]:
         _target(
             "write-off of entering accounts",
             "`writeoff_rate`",
-            _kpi(results, "writeoff_rate"),
+            k["writeoff_rate"],
             0.02,
             0.06,
             "LexinFintech 2021, Qifu 2024: 90+ delinquency 1.8-3.4% of loans",
@@ -124,7 +117,7 @@ def published_targets(results: Sequence[RunResult]) -> list[Target]:
         _target(
             "accounts needing 5 or more attempts",
             "`attempts_to_rpc_5plus_share`",
-            _kpi(results, "attempts_to_rpc_5plus_share"),
+            k["attempts_to_rpc_5plus_share"],
             0.20,
             0.30,
             "TransUnion 2020 (5-7 attempts for about a quarter)",
@@ -132,7 +125,7 @@ def published_targets(results: Sequence[RunResult]) -> list[Target]:
         _target(
             "agent occupancy",
             "`collector_utilisation`",
-            _kpi(results, "collector_utilisation"),
+            k["collector_utilisation"],
             0.75,
             0.90,
             "call-centre practice",
@@ -222,8 +215,8 @@ def experiments(
     for name, policy, relative, published, source in designs:
         res = run(replace(sc, policy=policy), replications)
         arms = [g["name"] for g in res[0].groups if g["group"] == "arm"]
-        c = _kpi(res, "cured_30d_rate", arms[0])
-        t = _kpi(res, "cured_30d_rate", arms[1])
+        c = kpi_table(res, arms[0])["cured_30d_rate"]
+        t = kpi_table(res, arms[1])["cured_30d_rate"]
         eff = t / c - 1.0 if relative else t - c
         mc, hc, _ = t_interval(c)
         mt, ht, _ = t_interval(t)
@@ -259,8 +252,9 @@ def markdown(targets: Sequence[Target], trials: Sequence[Experiment], replicatio
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for e in trials:
-        effect = _pct(*e.effect) + (" (relative)" if e.relative else "")
-        if not e.relative:
+        if e.relative:
+            effect = _pct(*e.effect) + " (relative)"
+        else:
             effect = f"{100 * e.effect[0]:+.1f} pp ± {100 * e.effect[1]:.1f}"
         lines.append(f"| {e.name} | {_pct(*e.control)} | {_pct(*e.treated)} | {effect} | {e.published} | {e.source} |")
     return "\n".join(lines) + "\n"

@@ -7,7 +7,6 @@ API; this is an edge module, the core never imports it).
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 
 from collectsim.errors import ConfigError
 from collectsim.scenario import Scenario, scenario_from_dict
-from collectsim.validation import cli_key
+from collectsim.validation import cli_key, did_you_mean
 
 SCENARIO_KEYS = (
     "simulation",
@@ -108,12 +107,6 @@ def top_level_keys() -> list[str]:
     return sorted({*own, *groups})
 
 
-def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    """`` (did you mean X?)`` for the closest of ``choices`` to ``word``, or ``""``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
 def _not_an_option(group: str, option: str) -> str:
     allowed = group_options(group)
     hint = did_you_mean(option, allowed)
@@ -150,9 +143,8 @@ def _one_line(exc: BaseException) -> str:
         return f"{key} must be {expected}, got {conv.group(1)!r}"
     if key and first.startswith("Key '") and " not in " in first:
         allowed = _allowed_keys(key)
-        hint = did_you_mean(key.rpartition(".")[2], allowed)
-        if hint:
-            hint = hint.replace("mean ", f"mean {key.rpartition('.')[0]}.", 1) if "." in key else hint
+        parent, _, leaf = key.rpartition(".")
+        hint = did_you_mean(leaf, allowed, parent)
         return f"{key} is not a known key{hint}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     if key:
         return f"{key}: {first}"

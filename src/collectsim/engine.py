@@ -158,7 +158,7 @@ class Simulation:
             pf,
             st,
             self.comp,
-            Capacity(self.pool.busy_minutes, self.pool.agent_days, self.pool.available_minutes, self.pool.calls),
+            Capacity(self.pool.agent_days, self.pool.calls),
             getattr(self.policy, "arms", None),
             getattr(self.policy, "arm_names", None),
             {

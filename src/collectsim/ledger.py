@@ -78,7 +78,6 @@ def post_response(
         st.plan_misses[p] = 0
         st.plan_instalment[p] = st.balance[p] / k
         st.plan_next_due[p] = np.floor(c.time[plan]) + plan_interval_days
-    st.hardship_disclosed[c.idx[out.hardship_disclosed]] = True
     promise = ~np.isnan(out.promise_days)
     if promise.any():
         p = c.idx[promise]
@@ -87,7 +86,6 @@ def post_response(
         # on the due day, interest accrued until then included.
         st.promise_share[p] = out.promise_share[promise]
         st.promise_due[p] = np.floor(c.time[promise]) + out.promise_days[promise]
-        st.settlements[p[out.settled[promise]]] += 1
         if st.promise_log is not None:
             st.promise_log.append(
                 (p.copy(), c.time[promise].copy(), st.promise_share[p].copy(), st.promise_due[p].copy())

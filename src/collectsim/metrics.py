@@ -27,9 +27,7 @@ class RuleCounts(Protocol):
 class Capacity:
     """The collector team's totals over a run."""
 
-    busy_minutes: float
     agent_days: int
-    available_minutes_per_agent_day: float
     calls: int
 
 

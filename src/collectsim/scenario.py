@@ -16,7 +16,6 @@ Units are in the field names: ``*_days`` are days, ``*_hour`` hours of the day
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import types
 import typing
@@ -39,7 +38,7 @@ from collectsim.scenario_types import (
     StressConfig,
     TrainingConfig,
 )
-from collectsim.validation import validate_scenario
+from collectsim.validation import did_you_mean, validate_scenario
 
 
 def scenario_from_dict(data: typing.Mapping[str, Any]) -> Scenario:
@@ -68,8 +67,7 @@ def _build(cls: Any, data: Any, path: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        close = difflib.get_close_matches(unknown[0], sorted(names), n=1)
-        hint = f" (did you mean {_join(path, close[0])}?)" if close else ""
+        hint = did_you_mean(unknown[0], sorted(names), path)
         raise ConfigError(
             f"{_join(path, unknown[0])} is not a known key{hint}; allowed keys: {', '.join(sorted(names))}"
         )

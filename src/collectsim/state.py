@@ -66,8 +66,6 @@ class AccountState:
         self.promise_share = np.zeros(n)  # share of the balance promised
         self.promises = np.zeros(n, dtype=np.int32)
         self.promises_kept = np.zeros(n, dtype=np.int32)
-        self.settlements = np.zeros(n, dtype=np.int32)  # promises that are accepted settlements
-        self.hardship_disclosed = np.zeros(n, dtype=bool)
         self.broken_flag = np.zeros(n, dtype=bool)
         self.plan_active = np.zeros(n, dtype=bool)
         self.plan_next_due = np.full(n, np.inf)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from collectsim.channels import ChannelTable
@@ -50,6 +52,15 @@ def _channel(key: str, c: ChannelConfig) -> None:
     _pos(f"{key}.stress_increment", c.stress_increment, allow_zero=True)
     _in(f"{key}.complaint_prob", c.complaint_prob, 0.0, 1.0)
     _in(f"{key}.hour", c.hour, 0.0, 24.0)
+
+
+def did_you_mean(word: str, choices: Sequence[str], parent: str = "") -> str:
+    """`` (did you mean X?)`` for the closest of ``choices`` to ``word`` (written as a key
+    under ``parent`` when one is given), or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f" (did you mean {parent + '.' if parent else ''}{close[0]}?)"
 
 
 def cli_key(text: str) -> str:

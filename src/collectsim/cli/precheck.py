@@ -38,7 +38,6 @@ class Checked:
 
     multirun: bool = False
     jobs: int = 1
-    sweep_dir: str | None = None
     swept: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -93,7 +92,7 @@ def _precheck(argv: list[str]) -> Checked | None:
         given = {ov.key_or_group for ov in parsed}
         for key, value in (cfg.hydra.sweeper.params or {}).items():
             if str(key) not in given:  # a command-line value replaces the study's list
-                swept[str(key)] = [v for v in _values(parser, str(key), str(value))]
+                swept[str(key)] = _values(parser, str(key), str(value))
     for key in BOOLEAN_KEYS:
         value = cfg.get(key)
         if value is not None and not isinstance(value, bool):
@@ -118,8 +117,7 @@ def _precheck(argv: list[str]) -> Checked | None:
     jobs = math.prod(len(v) for v in swept.values()) if multirun else 1
     if cfg.get("memory_check", True):
         _check_memory(cfg, scenarios, jobs if multirun else 1)
-    sweep_dir = str(cfg.hydra.sweep.dir) if multirun else None
-    return Checked(multirun=multirun, jobs=jobs, sweep_dir=sweep_dir, swept=swept)
+    return Checked(multirun=multirun, jobs=jobs, swept=swept)
 
 
 def _with(ov: Any, value: str) -> str:
@@ -144,14 +142,9 @@ def _checked(cfg: Any) -> Any:
     return scenario
 
 
-def accounts(scenario: Any) -> int:
-    """Accounts a run will hold (a cohort or a stream, ``portfolio.n_accounts`` either way)."""
-    return int(scenario.portfolio.n_accounts)
-
-
 def memory_estimate(scenario: Any) -> int:
     """Estimated peak bytes of one run of ``scenario``."""
-    return BASE_BYTES + BYTES_PER_ACCOUNT * accounts(scenario)
+    return BASE_BYTES + BYTES_PER_ACCOUNT * int(scenario.portfolio.n_accounts)
 
 
 def available_memory() -> int | None:

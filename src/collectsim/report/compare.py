@@ -30,7 +30,6 @@ HEADLINE_KPIS = (
     "collector_utilisation",
     "backlog_mean",
 )
-#: Confidence level of every interval in the report.
 #: KPI -> the KPI it mirrors: with every account resolved by the horizon, an account is
 #: either cured or written off, so ``writeoff_rate = 1 - cure_rate`` and a verdict on one
 #: is a verdict on the other. :func:`mirrored` checks the data before counting them once.

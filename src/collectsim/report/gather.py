@@ -332,14 +332,14 @@ def gather(sweep_dir: str | Path) -> Gathered:
         try:
             job, kpis, series = _read_job(d)
         except _BadJob as exc:
-            cell = "?"
             try:
-                cell = str(json.loads((d / "job.json").read_text(encoding="utf-8")).get("cell") or "?")
+                stamped = json.loads((d / "job.json").read_text(encoding="utf-8"))
+                cell = str(stamped.get("cell") or "?")
             except Exception:  # noqa: BLE001 - only used to name the failed job
                 cell = _cell_from_hydra(d, exclude)
+            else:
+                stamped_failed.append({**stamped, "folder": d.name})
             failed.append(FailedJob(folder=d.name, cell=cell, error=str(exc)))
-            with contextlib.suppress(Exception):
-                stamped_failed.append({**json.loads((d / "job.json").read_text(encoding="utf-8")), "folder": d.name})
             continue
         ov = dict(p for p in (parse_override(str(o), exclude) for o in job.get("overrides") or []) if p)
         overrides_by_job.append(ov)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from collectsim.metrics import DIRECTIONS
-from collectsim.report.markdown import fmt_ci, fmt_number
+from collectsim.report.fmt import fmt_ci, fmt_number
 from collectsim.stats import CONFIDENCE
 from collectsim.tuning.analysis import EXTRA_KPIS, TuningResult
 
