@@ -28,6 +28,10 @@ PAGE_KPIS = (
 FULL_REPLICATIONS = 12
 
 
+#: The page's default book size (small, so a comparison runs in seconds).
+DEFAULT_ACCOUNTS = 2000
+
+
 def options(group: str) -> list[str]:
     """The options of a config group (the YAML files in ``conf/<group>/``)."""
     return group_options(group)
@@ -35,12 +39,9 @@ def options(group: str) -> list[str]:
 
 def segment_names(portfolio: str) -> list[tuple[str, float]]:
     """(name, default share) of each segment of a portfolio option."""
-    import yaml
-
-    path = Path(config_dir()) / "portfolio" / f"{portfolio}.yaml"
-    if not path.is_file():
+    if not (Path(config_dir()) / "portfolio" / f"{portfolio}.yaml").is_file():
         raise ConfigError(f"portfolio={portfolio} is not an option; allowed: {', '.join(options('portfolio'))}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = _yaml("portfolio", portfolio)
     return [(str(s["name"]), float(s["share"])) for s in data.get("segments") or []]
 
 
@@ -75,10 +76,10 @@ class Choices:
     portfolio: str = "default"
     segment_weights: list[float] = field(default_factory=list)
     policies: list[str] = field(default_factory=lambda: ["soft_first", "early_escalation"])
-    team_size: int = field(default_factory=lambda: default_team(2000))
+    team_size: int = field(default_factory=lambda: default_team(DEFAULT_ACCOUNTS))
     compliance: str = "china_2025"
     willingness_effect: float = 0.3
-    n_accounts: int = 2000
+    n_accounts: int = DEFAULT_ACCOUNTS
     replications: int = 3
     seed: int = 0
 

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from collectsim.app.logic import (
+    DEFAULT_ACCOUNTS,
     FULL_REPLICATIONS,
     PAGE_KPIS,
     Choices,
@@ -38,7 +39,7 @@ with st.sidebar:
     weights = [
         st.slider(f"{name} weight", 0.0, 1.0, float(share), 0.05, key=f"seg_{portfolio}_{name}") for name, share in segs
     ]
-    n_accounts = st.slider("Accounts", 500, 5000, 2000, 500)
+    n_accounts = st.slider("Accounts", 500, 5000, DEFAULT_ACCOUNTS, 500)
     st.header("Levers")
     policies = st.multiselect(
         "Policies (2 or 3; the first is the baseline)",

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from collectsim.cli.precheck import fail, precheck
 from collectsim.cli.results import RESULT_FILES, versions, write_job, write_results
-from collectsim.cli.sweep_folder import interrupted_message, sweep_id
+from collectsim.cli.sweep_folder import SHOWN_ONLY, interrupted_message, sweep_id, without
 from collectsim.cli.sweep_progress import report_job_done
 from collectsim.cli.table import kpi_report
 from collectsim.config import config_dir, scenario_from_config
@@ -37,17 +37,7 @@ from collectsim.validation import cli_key
 register_schemas()
 
 #: Overrides that change where or how results are shown, not the results themselves.
-NOT_RESULT_KEYS = {
-    "resume",
-    "publish",
-    "publish_dir",
-    "memory_check",
-    "show_segments",
-    "baseline",
-    "study",
-    "experiment",
-    "objectives",
-}
+NOT_RESULT_KEYS = SHOWN_ONLY | {"study", "experiment", "objectives"}
 
 
 def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
@@ -124,7 +114,7 @@ def _finished(out_dir: Path, overrides: list[str], sweep: str | None) -> bool:
         return False
 
     def key(ovs: list[str]) -> list[str]:
-        return sorted(o for o in ovs if o.split("=", 1)[0].lstrip("+~") not in NOT_RESULT_KEYS)
+        return sorted(without(ovs, NOT_RESULT_KEYS))
 
     return (
         done.get("status") == "ok"

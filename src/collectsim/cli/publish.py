@@ -11,6 +11,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from collectsim.cli.sweep_folder import SHOWN_ONLY, without
+
 PUBLISHED = ("report.md", "report.html", "comparison.csv", "paired.csv")
 
 
@@ -31,7 +33,7 @@ def publish(sweep_dir: Path, target: Path) -> Path | None:
 
 #: Overrides a published run may carry: they choose the study and how it is shown or
 #: run, not its results.
-PUBLISHABLE_KEYS = {"experiment", "publish", "publish_dir", "resume", "show_segments", "memory_check"}
+PUBLISHABLE_KEYS = (SHOWN_ONLY - {"baseline"}) | {"experiment"}
 
 
 def repository_root() -> Path | None:
@@ -72,9 +74,7 @@ class PublishCallback(Callback):
         if not self.publish_dir:
             print("collectsim: not published: this run sets no publish_dir (run a study)", file=sys.stderr)
             return
-        changed = [
-            str(o) for o in config.hydra.overrides.task if str(o).split("=", 1)[0].lstrip("+~") not in PUBLISHABLE_KEYS
-        ]
+        changed = without([str(o) for o in config.hydra.overrides.task], PUBLISHABLE_KEYS)
         if changed:
             print(
                 f"collectsim: not published: the study was run with changed settings ({' '.join(changed)}); "

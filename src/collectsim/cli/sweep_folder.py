@@ -71,9 +71,14 @@ def sweep_id(sweep_dir: Path) -> str | None:
     return str(value) if value else None
 
 
+def without(overrides: list[str], keys: set[str]) -> list[str]:
+    """``overrides`` (``key=value`` texts) except those setting one of ``keys``, in order."""
+    return [o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in keys]
+
+
 def definition(overrides: list[str]) -> list[str]:
     """The overrides that define a sweep's results, in a canonical order."""
-    return sorted(o for o in overrides if o.split("=", 1)[0].lstrip("+~") not in SHOWN_ONLY)
+    return sorted(without(overrides, SHOWN_ONLY))
 
 
 def resume_command(argv: list[str], sweep_dir: str) -> str:
