@@ -31,6 +31,7 @@ def test_payments_add_up_to_what_was_collected(recorded: tuple[Simulation, Path]
     assert list(df.columns) == list(SCHEMA)
     paid = df[df.kind == "payment"].groupby("account").amount_yuan.sum().reindex(range(sim.pf.n), fill_value=0.0)
     np.testing.assert_allclose(paid.to_numpy(), sim.st.collected, rtol=0, atol=1e-6)
+    assert (df[df.kind == "payment"].amount_yuan > 0).all()  # no empty rows (a forgiven settlement's close)
     promises = df[df.kind == "promise"]
     assert len(promises) == sim.st.promises.sum() > 0
     assert np.all(promises.due_time > promises.time - 1)

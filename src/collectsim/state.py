@@ -132,8 +132,7 @@ class AccountState:
         if cured.size:
             rest = self.balance[cured]
             self.collected[cured] += rest
-            tc = t if np.ndim(t) == 0 else np.asarray(t)[done]
-            self.collected_30d[cured] += np.where((tc - self.pf.entry_time[cured]) < 30.0, rest, 0.0)
+            self.collected_30d[cured] += np.where(early[done], rest, 0.0)
             self.balance[cured] = 0.0
             # A plan ends complete when the balance is cleared, by instalments or not.
             self.plans_completed[cured[self.plan_active[cured]]] += 1
@@ -143,8 +142,10 @@ class AccountState:
             paid = amount.copy()
             if cured.size:
                 paid[done] += rest
-            times = np.broadcast_to(np.asarray(t, dtype=float), idx.shape).copy()
-            self.payment_log.append((idx.copy(), times, paid))
+            # Only amounts actually paid: closing a forgiven settlement pays nothing.
+            keep = paid > 0
+            times = np.broadcast_to(np.asarray(t, dtype=float), idx.shape)[keep]
+            self.payment_log.append((idx[keep], times, paid[keep]))
         return cured
 
     def forgive(self, idx: np.ndarray, amount: np.ndarray) -> None:
