@@ -115,6 +115,58 @@ def test_reachability_follows_the_hour() -> None:
     assert np.all((hours >= 12.0) & (hours < 13.0))
 
 
+# --------------------------------------------------------------------------- shifts
+def test_the_break_falls_inside_the_shift_and_the_evening_is_worked() -> None:
+    # Nobody answers and every number is redialled every 10 minutes: agents call until
+    # the end of the shift (22:00) and never during the break (14:00-16:00).
+    sc = _redial_scenario(60, 10.0, 23.5, 0.0, "compliance=none")
+    sim = Simulation(sc, 0, record_events=True)
+    sim.run()
+    ev = _log(sim)
+    hours = (ev["time"][ev["agent"] >= 0] % 1.0) * 24
+    assert sc.collectors.break_after_hours == 4.0 and sc.collectors.shift_start_hour == 10.0
+    assert (hours >= 19.0).sum() > 0 and hours.max() < 22.0
+    assert not np.any((hours >= 14.0) & (hours < 16.0))
+    assert (hours < 14.0).any() and ((hours >= 16.0) & (hours < 19.0)).any()
+
+
+def test_a_later_calling_window_moves_the_shift_later() -> None:
+    # Calls until 23:00 are worked only where the rule allows them: the shift follows
+    # the window, so the window's price is measured (not 0 by construction).
+    sc = _redial_scenario(6, 150.0, 23.5, 0.0, "compliance=china_2025_window_23")
+    sim = Simulation(sc, 0, record_events=True)
+    sim.run()
+    hours = (_log(sim)["time"] % 1.0) * 24
+    assert hours.max() >= 22.0 and hours.max() < 23.0 and hours.min() >= 11.0 - 1e-6
+    # Without following the window, nothing happens after 22:00.
+    sim = Simulation(edit(sc, collectors__shift_follows_window=False), 0, record_events=True)
+    sim.run()
+    assert ((_log(sim)["time"] % 1.0) * 24).max() < 22.0
+
+
+def test_third_parties_may_be_called_only_to_locate_an_unreachable_borrower() -> None:
+    # Nobody answers their own number; the preset allows a contact to be called once
+    # the last 6 own-number attempts failed. Every allowed third-party call comes after
+    # such a streak; the others are blocked.
+    sc = small("policy=pressure", "compliance=china_2025_third_party", n=200)
+    ch = quiet(sc)
+    for i in range(3):
+        ch[f"portfolio__segments__{i}__contactability"] = {"kind": "constant", "value": 0.0}
+    sc = edit(sc, **ch, simulation__horizon_days=15)
+    sim = Simulation(sc, 0, record_events=True)
+    res = sim.run()
+    ev = _log(sim)
+    table = ChannelTable(sc.channels)
+    tp = table.codes["third_party_call"]
+    assert sc.compliance.third_party_locate_after == 6
+    made = ev["action"] == tp
+    assert made.any() and res.kpis["blocked_third_party"] > 0
+    own = table.is_call[ev["action"]] & ~made  # collector and dialler calls to the borrower
+    for i, t in zip(ev["idx"][made], ev["time"][made]):
+        before = own & (ev["idx"] == i) & (ev["time"] < np.floor(t))
+        assert before.sum() >= 6
+
+
 # --------------------------------------------------------------------------- third parties and pressure
 @pytest.mark.parametrize("preset", ["china_2025", "reg_f", "none"])
 def test_pressure_policy_meets_the_rules(preset: str) -> None:

@@ -33,7 +33,7 @@ from collectsim.channels import ChannelTable
 from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import sample
 from collectsim.policies.base import RetryRule
-from collectsim.scenario_types import CollectorsConfig, Scenario
+from collectsim.scenario_types import CollectorsConfig, ComplianceConfig, Scenario
 from collectsim.shared import shared, shared_copy
 from collectsim.state import OPEN, AccountState
 
@@ -118,6 +118,21 @@ def _draws(draw: Callable[[int], np.ndarray], chunk: int = 8192) -> Iterator[flo
         yield from draw(chunk).tolist()
 
 
+def shift_hours(cfg: CollectorsConfig, rules: ComplianceConfig) -> tuple[float, float]:
+    """The hours an agent may dial, ``(start, end)``: the configured shift, moved later
+    to end with an enforced calling window that ends later (``shift_follows_window``),
+    and clipped to that window."""
+    start, end = cfg.shift_start_hour, cfg.shift_end_hour
+    if rules.enforce:
+        if cfg.shift_follows_window and rules.window_end_hour > end:
+            lag = rules.window_end_hour - end
+            start, end = start + lag, end + lag
+        # Agents do not dial outside the permitted window.
+        start = max(start, rules.window_start_hour)
+        end = min(end, rules.window_end_hour)
+    return start, end
+
+
 class CollectorPool:
     """N agents with skill and harshness, working shifts inside the calling window.
 
@@ -168,18 +183,25 @@ class CollectorPool:
         self._u = _draws(rng.random)
         self._conn = _draws(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
         self._noans = _draws(lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01))
-        start, end = cfg.shift_start_hour, cfg.shift_end_hour
-        if compliance.enforce:
-            # Agents do not dial outside the permitted window.
-            start = max(start, compliance.cfg.window_start_hour)
-            end = min(end, compliance.cfg.window_end_hour)
+        start, end = shift_hours(cfg, scenario.compliance)
         self.shift_start = start / 24.0
-        self.shift_end = end / 24.0 - cfg.break_minutes / MIN_PER_DAY
+        brk = cfg.break_minutes / MIN_PER_DAY
+        if cfg.break_after_hours is None:
+            # The break comes off the end of the shift.
+            self.shift_end = end / 24.0 - brk
+            self.break_start = self.break_end = math.inf
+        else:
+            # The break is taken inside the shift, which is worked to its end.
+            self.shift_end = end / 24.0
+            self.break_start = self.shift_start + cfg.break_after_hours / 24.0
+            self.break_end = self.break_start + brk
         # A round-the-clock team (shift 0-24, no break, not clipped by a calling
         # window) works continuously: calls may run across midnight. This is the
         # M/M/c configuration used to validate the pool against queueing theory.
         self.continuous = start == 0.0 and end == 24.0 and cfg.break_minutes == 0
         self.available_minutes = max(self.shift_end - self.shift_start, 0.0) * MIN_PER_DAY
+        if cfg.break_after_hours is not None:
+            self.available_minutes = max(self.available_minutes - cfg.break_minutes, 0.0)
         # Whether every call of the shift falls inside the calling window (then the
         # window rule needs no check per call).
         win = compliance.cfg
@@ -333,12 +355,17 @@ class CollectorPool:
             else:
                 start, end = day + self.shift_start, day + self.shift_end
             redial_until, next_day = min(day + last_redial, end), day + 1
+            brk_start, brk_end = day + self.break_start, day + self.break_end
             if now < start:
                 now = yield start - now
             if not self.active:
                 return
             convs = 0
             while now < end and convs < cap:
+                if brk_start <= now < brk_end:
+                    # The agent's break, inside the shift (a call running into it ends first).
+                    now = yield brk_end - now
+                    continue
                 if now >= next_day:
                     # A round-the-clock agent works across midnight: a new day for the
                     # hour of the day and the retry rule.

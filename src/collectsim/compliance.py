@@ -9,7 +9,8 @@ Rules, by the name used in KPIs (``blocked_<rule>`` / ``breaches_<rule>``):
 - ``attempts_7d``: a call after ``max_attempts_7d`` attempts in the last 7 days;
 - ``cooldown``: a call within ``cooldown_days_after_conversation`` of a conversation;
 - ``third_party``: a call to someone other than the borrower (a relative, a colleague)
-  where ``third_party_contact`` is false.
+  where ``third_party_contact`` is false (unless it locates an unreachable borrower
+  under ``third_party_locate_after``).
 
 With ``enforce`` the first broken rule blocks the request and is counted; without it
 the contact goes ahead and every rule it breaks is counted as a breach.
@@ -57,6 +58,9 @@ class Compliance:
         #: (max connected today, max unanswered today, max attempts in 7 days, cooldown days)
         self.limits = self._max
         self.attempts_today, self.today_py = self._ring[6]
+        # Unanswered own-number attempts in a row, per account (the engine hands its
+        # state's column over; read by the third-party rule's locate exception).
+        self.failed_streak = np.zeros(n, dtype=np.int32)
         self._build_scalar_checks()
 
     def new_day(self, day: int) -> None:
@@ -120,8 +124,16 @@ class Compliance:
         return not self.enforce
 
     def third_party_allows(self, i: int) -> bool:
-        """Count a third-party call where the preset forbids them; whether it may go ahead."""
+        """Count a third-party call where the preset forbids it; whether it may go ahead.
+
+        Under ``third_party_locate_after = k`` a call to a listed contact is allowed
+        only to locate a borrower whose last ``k`` attempts on their own number all
+        failed (``failed_streak``, set by the engine); any other such call breaks the rule.
+        """
         if self.cfg.third_party_contact:
+            return True
+        k = self.cfg.third_party_locate_after
+        if k is not None and self.failed_streak[i] >= k:
             return True
         self.counts["third_party"] += 1
         self.by_account[5, i] += 1

@@ -113,6 +113,7 @@ class Simulation:
         self.policy.start(pf, self.streams)
         self.env = env = simpy.Environment()
         self.comp = Compliance(sc.compliance, pf.n)
+        self.comp.failed_streak = st.failed_streak
         self.retry: RetryRule = getattr(self.policy, "retry", RetryRule())
         self.pool = CollectorPool(
             env, sc, st, self.comp, self.streams["collectors"], self.response, self.channels, self.retry

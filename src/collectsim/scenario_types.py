@@ -218,6 +218,12 @@ class CollectorsConfig:
     wage_yuan_per_day: float
     backlog: str  # "carry" or "drop"
     training: TrainingConfig
+    # The break starts this many hours into the shift (null: it comes off the end of
+    # the shift, so the last break_minutes of the shift are not worked).
+    break_after_hours: float | None = None
+    # Under an enforced calling window that ends later than the shift, the shift moves
+    # later (same length) to end when the window does.
+    shift_follows_window: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,6 +244,10 @@ class ComplianceConfig:
     cost_per_complaint_yuan: float
     cost_per_breach_yuan: float
     third_party_contact: bool = True  # False: calls to third parties break the rule
+    # With third_party_contact false: a listed contact may still be called to locate a
+    # borrower whose last this-many call attempts on their own number all failed (null:
+    # never).
+    third_party_locate_after: int | None = None
 
 
 @dataclass(frozen=True)

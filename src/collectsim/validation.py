@@ -204,6 +204,8 @@ def validate_scenario(s: Scenario) -> None:
         )
     shift_minutes = (co.shift_end_hour - co.shift_start_hour) * 60
     _in("collectors.break_minutes", co.break_minutes, 0.0, shift_minutes - 1)
+    if co.break_after_hours is not None:
+        _in("collectors.break_after_hours", co.break_after_hours, 0.0, (shift_minutes - co.break_minutes) / 60)
     _pos("collectors.max_conversations_per_day", co.max_conversations_per_day)
     _dist("collectors.connected_minutes", co.connected_minutes, low=0.0)
     _dist("collectors.no_answer_minutes", co.no_answer_minutes, low=0.0)
@@ -230,6 +232,8 @@ def validate_scenario(s: Scenario) -> None:
         v: Any = getattr(cp, name)
         if v is not None:
             _pos(f"compliance.{name}", v, allow_zero=name == "cooldown_days_after_conversation")
+    if cp.third_party_locate_after is not None:
+        _pos("compliance.third_party_locate_after", cp.third_party_locate_after)
     _pos("compliance.cost_per_complaint_yuan", cp.cost_per_complaint_yuan, allow_zero=True)
     _pos("compliance.cost_per_breach_yuan", cp.cost_per_breach_yuan, allow_zero=True)
 
