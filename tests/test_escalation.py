@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 from tests.conftest import small
 from tests.test_engine_exact import edit
 
