@@ -133,6 +133,7 @@ def main() -> None:
     """Entry point of the ``collectsim`` console script."""
     argv = sys.argv[1:]
     signal.signal(signal.SIGINT, _on_interrupt)
+    _workers_start_deaf_to_ctrl_c()
     try:
         try:
             precheck(argv)
@@ -164,6 +165,36 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         print(interrupted_message(), file=sys.stderr, flush=True)
     finally:
         os._exit(130)
+
+
+def _workers_start_deaf_to_ctrl_c() -> None:
+    """Start joblib's workers with SIGINT blocked, so that Ctrl-C (sent by the terminal
+    to every process of its group) never reaches a worker, even while it is still
+    importing, before any handler of its own could be installed; the parent, which
+    still receives it, stops them (:func:`_on_interrupt`).
+
+    A signal mask is inherited through fork and exec. It is set only around loky's
+    fork-and-exec of a worker, in the spawning thread: a Ctrl-C pressed meanwhile stays
+    pending and reaches the parent when the mask is restored. (Around the whole pool
+    start-up would not do: loky's resource tracker unblocks SIGINT on its way.)
+    """
+    try:
+        from joblib.externals.loky.backend import fork_exec as module
+    except ImportError:  # pragma: no cover - joblib comes with the launcher
+        return
+    launch = module.fork_exec
+    if getattr(launch, "deaf_to_ctrl_c", False):
+        return
+
+    def masked(*args: Any, **kwargs: Any) -> Any:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return launch(*args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    masked.deaf_to_ctrl_c = True  # type: ignore[attr-defined]
+    module.fork_exec = masked
 
 
 def _stop_workers() -> None:
