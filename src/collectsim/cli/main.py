@@ -9,7 +9,6 @@ replications, results written next to the job's ``.hydra/`` folder.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -24,8 +23,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from collectsim.cli.precheck import fail, precheck
-from collectsim.cli.results import RESULT_FILES, versions, write_job, write_results
-from collectsim.cli.sweep_folder import SHOWN_ONLY, interrupted_message, sweep_id, without
+from collectsim.cli.results import versions, write_job, write_results
+from collectsim.cli.sweep_folder import finished, interrupted_message, sweep_id
 from collectsim.cli.sweep_progress import report_job_done
 from collectsim.cli.table import kpi_report
 from collectsim.config import config_dir, scenario_from_config
@@ -35,9 +34,6 @@ from collectsim.schemas import register_schemas
 from collectsim.validation import cli_key
 
 register_schemas()
-
-#: Overrides that change where or how results are shown, not the results themselves.
-NOT_RESULT_KEYS = SHOWN_ONLY | {"study", "experiment", "objectives"}
 
 
 def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
@@ -57,7 +53,7 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     }
     if multirun:
         job["sweep_id"] = sweep_id(Path(hc.sweep.dir))
-    if cfg.get("resume") and _finished(out_dir, job["overrides"], job.get("sweep_id")):
+    if cfg.get("resume") and finished(out_dir, job["overrides"], job.get("sweep_id")):
         if multirun:
             report_job_done(
                 Path(hc.sweep.dir),
@@ -103,25 +99,6 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     if objectives:  # an optimising sweeper (Optuna) reads these mean KPIs, in order
         return tuple(float(means[str(k)]) for k in objectives)
     return means
-
-
-def _finished(out_dir: Path, overrides: list[str], sweep: str | None) -> bool:
-    """Whether ``out_dir`` already holds this cell's complete, successful results from
-    the same sweep."""
-    try:
-        done = json.loads((out_dir / "job.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-
-    def key(ovs: list[str]) -> list[str]:
-        return sorted(without(ovs, NOT_RESULT_KEYS))
-
-    return (
-        done.get("status") == "ok"
-        and done.get("sweep_id") == sweep
-        and key(done.get("overrides", [])) == key(overrides)
-        and all((out_dir / name).is_file() for name in RESULT_FILES)
-    )
 
 
 @hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")
