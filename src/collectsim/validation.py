@@ -35,15 +35,22 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
 
 def _dist(key: str, d: Dist, *, low: float | None = None, high: float | None = None) -> None:
     check_dist(d, key)
-    if low is not None and d.kind == "beta":
+    if (low is not None and d.kind == "beta") or (low is None and high is None):
         return
-    if d.kind == "constant" and d.value is not None:
-        if low is not None and d.value < low:
-            raise ConfigError(f"{key}.value must be >= {low:g}, got {d.value:g}")
-        if high is not None and d.value > high:
-            raise ConfigError(f"{key}.value must be <= {high:g}, got {d.value:g}")
-    if d.kind == "uniform" and low is not None and d.low is not None and d.low < low:
-        raise ConfigError(f"{key}.low must be >= {low:g}, got {d.low:g}")
+    # The bounds a draw can reach: a value outside the allowed range is refused, never
+    # clipped without a word.
+    rule = (
+        f"in [{low:g}, {high:g}]"
+        if low is not None and high is not None
+        else f">= {low:g}"
+        if low is not None
+        else f"<= {high:g}"
+    )
+    ends = {"constant": ("value",), "uniform": ("low", "high")}.get(d.kind, ())
+    for end in ends:
+        v = getattr(d, end)
+        if v is not None and ((low is not None and v < low) or (high is not None and v > high)):
+            raise ConfigError(f"{key}.{end} must be {rule}, got {v:g}")
 
 
 def _channel(key: str, c: ChannelConfig) -> None:
