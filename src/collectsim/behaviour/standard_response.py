@@ -74,7 +74,6 @@ from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario_types import ConversationConfig, StressConfig
 
-
 #: The response node's own parameters (``response.<name>``), see the module docstring.
 PARAMS = ("competition_rate", "breach_reactance", "frequency_threshold_7d", "frequency_reactance")
 
