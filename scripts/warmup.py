@@ -172,8 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     jobs: list[tuple[Any, ...]] = [(p, r, a.probe_days) for p in POLICIES for r in range(a.replications)]
     jobs += [(p, r) for p in POLICIES for r in range(a.check_replications)]
+    out = []
     with ProcessPoolExecutor(a.workers) as ex:
-        out = list(ex.map(_star, jobs))
+        for i, o in enumerate(ex.map(_star, jobs)):
+            out.append(o)
+            kind = "probe" if "span" in o else "check"
+            print(f"  {i + 1}/{len(jobs)} {kind} {o['policy']} r{o['replication']}: {o['wall']:.0f} s", file=sys.stderr)
     probes = [o for o in out if "span" in o]
     checks = [o for o in out if "kpis" in o]
     rows, chosen = probe_table(probes)
