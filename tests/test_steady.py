@@ -126,9 +126,10 @@ def test_the_default_warm_up_keeps_the_inflow_rate() -> None:
 @pytest.mark.slow
 def test_no_built_in_policy_trends_across_the_default_window() -> None:
     # The check of scripts/warmup.py on fewer replications: the mean trend of the
-    # backlog across replications is not significant at 5% for any policy.
+    # backlog across replications is not significant for any policy (at 1% each, so
+    # that the three tests together reject a steady centre at most about 3% of the time).
     for policy in ("soft_first", "staged", "early_escalation"):
         sc = load_scenario([f"policy={policy}"])
         per = np.array([run(sc, r).kpis["backlog_trend_per_30d"] for r in range(4)])
         _, p = steady.trend_across(per)
-        assert not p < 0.05, (policy, per, p)
+        assert not p < 0.01, (policy, per, p)
