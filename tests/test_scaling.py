@@ -15,6 +15,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -152,6 +153,30 @@ def test_tune_experiment_runs_in_tiny_mode(tmp_path: Path) -> None:
     assert "## Non-dominated settings" in report and "![pareto](pareto.png)" in report
     assert (sweep / "pareto.png").stat().st_size > 1000
     assert (sweep / "paired.csv").is_file()
+    # The best trial, tuned on the default book, rerun against the best built-in on the others.
+    robust = report.split("## The best trial under other assumptions", 1)[1].split("\n## ", 1)[0]
+    assert "| portfolio=hardship |" in robust and "| portfolio=strategic |" in robust
+    assert "| portfolio=default |" not in robust
+
+
+def test_tuning_searches_levers_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from omegaconf import OmegaConf
+
+    from collectsim.tuning import TuningReportCallback
+
+    def config(params: dict[str, str]) -> Any:
+        return OmegaConf.create({"hydra": {"sweeper": {"params": params}}})
+
+    levers = {"levers.firm_from_dpd": "choice(11, 16)", "collectors.size": "int(interval(1, 4))"}
+    TuningReportCallback().on_multirun_start(config(levers))  # levers only: accepted
+    with pytest.raises(SystemExit) as exit_:
+        TuningReportCallback().on_multirun_start(config({**levers, "stress.intensity_effect": "interval(0, 1)"}))
+    assert exit_.value.code == 2
+    assert "tuning searches levers only; stress.intensity_effect is an assumption" in capsys.readouterr().err
+    # ... unless the user marks it as a lever.
+    TuningReportCallback(levers=["stress.intensity_effect"]).on_multirun_start(
+        config({**levers, "stress.intensity_effect": "interval(0, 1)"})
+    )
 
 
 @needs_optuna

@@ -33,7 +33,7 @@ DONE_DIR = ".done"
 BOOKKEEPING = {STATE_FILE, LOCK_FILE, DONE_DIR}
 #: Overrides that may differ when a sweep resumes (they change how results are shown,
 #: not the results).
-SHOWN_ONLY = {"resume", "show_segments", "baseline", "publish", "publish_dir", "memory_check"}
+SHOWN_ONLY = {"resume", "show_segments", "baseline", "lever_keys", "publish", "publish_dir", "memory_check"}
 #: Overrides that change where or how results are shown, not the results themselves.
 NOT_RESULT_KEYS = SHOWN_ONLY | {"study", "experiment", "objectives"}
 
