@@ -14,6 +14,7 @@ import pandas as pd
 from collectsim.config import config_dir, group_options
 from collectsim.errors import ConfigError
 from collectsim.experiments import ProgressFn, compare, run_experiments, sweep_command
+from collectsim.report.fmt import idle_team_note
 
 #: KPIs in the page's numbers table, in order.
 PAGE_KPIS = (
@@ -136,6 +137,7 @@ class Outcome:
     paired: pd.DataFrame
     figures: dict[str, Path]
     sweep_dir: Path
+    notes: list[str] = field(default_factory=list)
 
 
 def numbers_table(kpis: pd.DataFrame) -> pd.DataFrame:
@@ -182,7 +184,36 @@ def run_choices(choices: Choices, out_dir: str | Path, progress: ProgressFn | No
         if path is not None:
             figures[name] = path
     paired = compare(kpis, baseline=choices.policies[0], kpi_names=list(PAGE_KPIS))
-    return Outcome(kpis=kpis, numbers=numbers_table(kpis), paired=paired, figures=figures, sweep_dir=out)
+    numbers = numbers_table(kpis)
+    notes = [n for n in (staffing_note(choices),) if n]
+    if "collector_utilisation" in numbers:
+        idle = idle_team_note(float(numbers["collector_utilisation"].max()))
+        if idle:
+            notes.append(idle)
+    return Outcome(kpis=kpis, numbers=numbers, paired=paired, figures=figures, sweep_dir=out, notes=notes)
+
+
+def staffing_note(choices: Choices) -> str | None:
+    """Whether the page's team has the default centre's staffing per account (the
+    headline study's: ``collectors.size`` for the default book), in one sentence."""
+    size = float(_yaml("collectors", "default").get("size", 1))
+    full = float(_yaml("portfolio", "default").get("n_accounts", 1))
+    per_collector = full / size
+    mine = choices.n_accounts / choices.team_size
+    if abs(mine / per_collector - 1.0) <= 0.25:
+        return None
+    return (
+        f"This team has {choices.team_size} collector(s) for {choices.n_accounts:,} accounts "
+        f"({mine:,.0f} per collector); the headline centre has {size:g} for {full:,.0f} "
+        f"({per_collector:,.0f} per collector), so this team is "
+        f"{'more' if mine < per_collector else 'less'} staffed per account than the headline study"
+        + (
+            " (one collector is the smallest team: a larger book reaches its staffing)"
+            if choices.team_size == 1
+            else ""
+        )
+        + "."
+    )
 
 
 __all__ = [
@@ -194,4 +225,5 @@ __all__ = [
     "options",
     "run_choices",
     "segment_names",
+    "staffing_note",
 ]

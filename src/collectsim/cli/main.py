@@ -9,7 +9,9 @@ replications, results written next to the job's ``.hydra/`` folder.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -65,9 +67,11 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
             )
         return None
     t0 = time.perf_counter()
+    checked = False
     try:
         scenario = scenario_from_config(cfg)
         build_plugins(scenario)
+        checked = True
         reps = scenario.simulation.replications
         progress = stderr_progress() if not multirun else None
         results = []
@@ -78,6 +82,11 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     except Exception as exc:  # noqa: BLE001 - a failed job is recorded, never lost
         job["wall_seconds"] = time.perf_counter() - t0
         user_error = isinstance(exc, CollectsimError)
+        if user_error and not checked and not multirun:
+            # Refused by the config check before anything ran: leave no folder behind.
+            _remove_run_folder(out_dir)
+            print(f"collectsim: error: {cli_key(str(exc))}", file=sys.stderr)
+            raise SystemExit(2) from None
         job.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         write_job(out_dir, job)
         if not user_error:
@@ -99,6 +108,19 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     if objectives:  # an optimising sweeper (Optuna) reads these mean KPIs, in order
         return tuple(float(means[str(k)]) for k in objectives)
     return means
+
+
+def _remove_run_folder(out_dir: Path) -> None:
+    """Remove a single run's folder holding nothing but what Hydra wrote when it started
+    (``.hydra/`` and its log), and the date folder above it when that is left empty."""
+    own = {".hydra", f"{HydraConfig.get().job.name}.log"}
+    if not out_dir.is_dir() or any(p.name not in own for p in out_dir.iterdir()):
+        return
+    logging.shutdown()
+    shutil.rmtree(out_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        out_dir.parent.rmdir()  # only when empty
+        out_dir.parent.parent.rmdir()
 
 
 @hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from collectsim.metrics import RunResult
+from collectsim.report.fmt import idle_team_note
 from collectsim.stats import t_interval
 
 SECTIONS: list[tuple[str, list[str]]] = [
@@ -111,7 +112,16 @@ def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
     head = f"{results[0].info['policy']}: {r} replication{'s' if r > 1 else ''}, seed {results[0].info['seed']}"
     lines.append(head)
     rule = [k for k in results[0].kpis if k.startswith(("blocked_", "breaches_"))]
-    for title, keys in [*SECTIONS, ("compliance", rule)]:
+    listed = {k for _, keys in SECTIONS for k in keys} | set(rule)
+    # A KPI no section lists (a channel added under channels.extra brings cost_<name>)
+    # is shown too: the console holds every KPI of kpis.csv.
+    unlisted = [k for k in results[0].kpis if k not in listed]
+    sections = [
+        (title, [*keys, *(k for k in unlisted if title.startswith("cost") and k.startswith("cost_"))])
+        for title, keys in SECTIONS
+    ]
+    other = [k for k in unlisted if not k.startswith("cost_")]
+    for title, keys in [*sections, ("compliance", rule), *([("other", other)] if other else [])]:
         lines.append(f"\n  {title}")
         for k in keys:
             if k not in results[0].kpis:
@@ -119,6 +129,10 @@ def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
             m, h = mean_ci(np.array([res.kpis[k] for res in results], dtype=float))
             ci = f"  ± {fmt(h)}" if r > 1 else ""
             lines.append(f"    {k:<28}{fmt(m):>16}{ci}")
+    if "collector_utilisation" in results[0].kpis:
+        note = idle_team_note(float(np.mean([res.kpis["collector_utilisation"] for res in results])))
+        if note:
+            lines.append(f"\n  note: {note}")
     if show_segments and results[0].groups:
         names = [f"{g['name']}" for g in results[0].groups]
         width = max(14, *(len(n) + 2 for n in names))
