@@ -66,18 +66,22 @@ def plot_flips(st: Study, out: Path) -> Path | None:
     fig = Figure(figsize=(5.4 * cols, 4.2 * rows), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    # Morris points sit on a grid of four levels: jitter them (2% of the range) to show each.
+    rng = np.random.default_rng(0)
+    jitter = {f.name: rng.uniform(-0.02, 0.02, len(st.samples)) * (f.high - f.low) for f in st.factors}
     for ax, c in zip(axes, shown, strict=False):
         a, b = st.drivers[c]
+        xa, xb = st.samples[a] + jitter[a], st.samples[b] + jitter[b]
         adv = advantage(st.samples, c, s.output)
         size = 10 + 50 * (adv.abs() / max(float(adv.abs().max()), 1e-12))
         win = adv > 0
         for mask, colour, label in ((~win, "tab:blue", f"{s.baseline} better"), (win, "tab:red", f"{c} better")):
-            ax.scatter(st.samples.loc[mask, a], st.samples.loc[mask, b], s=size[mask], c=colour, alpha=0.6, label=label)
+            ax.scatter(xa[mask], xb[mask], s=size[mask], c=colour, alpha=0.6, label=label)
         if a in st.nominal and b in st.nominal:
             ax.scatter([st.nominal[a]], [st.nominal[b]], marker="*", s=140, c="k", label="defaults")
         ax.set_xlabel(a, fontsize=8)
         ax.set_ylabel(b, fontsize=8)
-        ax.set_title(f"{s.baseline} or {c}: better {s.output} (size: |Δ|)", fontsize=9)
+        ax.set_title(f"{s.baseline} or {c}: better {s.output} (size: |Δ|; jittered)", fontsize=9)
         ax.legend(fontsize=6)
         ax.grid(alpha=0.3)
     for ax in axes[len(shown) :]:
