@@ -20,6 +20,11 @@ SECTIONS: list[tuple[str, list[str]]] = [
             "collected_total",
             "recovery_rate",
             "net_recovery",
+            "recovery_rate_pv",
+            "net_recovery_pv",
+            "collected_30d_share",
+            "collected_60d_share",
+            "collected_90d_share",
             "cost_to_collect",
             "cure_rate",
             "cured_30d_rate",
@@ -71,6 +76,10 @@ SECTIONS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("capacity", ["collector_utilisation", "calls_per_agent_day", "backlog_mean", "backlog_end"]),
+    (
+        "steady state (measured window)",
+        ["backlog_trend_per_30d", "backlog_trend_pvalue", "occupancy_trend_per_30d", "occupancy_trend_pvalue"],
+    ),
 ]
 
 SEGMENT_KPIS = [
@@ -133,6 +142,9 @@ def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
         note = idle_team_note(float(np.mean([res.kpis["collector_utilisation"] for res in results])))
         if note:
             lines.append(f"\n  note: {note}")
+    # A load that still drifts across the measured window (collectsim.steady).
+    for w in dict.fromkeys(w for res in results for w in getattr(res, "warnings", [])):
+        lines.append(f"\n  warning: {w}")
     if show_segments and results[0].groups:
         names = [f"{g['name']}" for g in results[0].groups]
         width = max(14, *(len(n) + 2 for n in names))
