@@ -64,3 +64,20 @@ def test_levers_and_uncertainties() -> None:
         ["policy"],
         ["stress.intensity_effect", "seed"],
     )
+
+
+def test_config_errors_write_list_items_as_the_command_line_does() -> None:
+    from collectsim.errors import ConfigError
+
+    err = ConfigError("policy.stages[0].name is unknown; portfolio.segments[12].share must be in [0, 1]")
+    assert str(err) == "policy.stages.0.name is unknown; portfolio.segments.12.share must be in [0, 1]"
+
+
+def test_one_team_scaling_rule() -> None:
+    from collectsim.app.logic import default_team
+    from collectsim.config import scaled_capacities
+    from collectsim.sensitivity import study
+
+    assert study.scaled_capacities is scaled_capacities
+    team = next(o for o in scaled_capacities(40_000, ["portfolio=hardship"]) if o.startswith("collectors.size="))
+    assert default_team(40_000, "hardship") == int(team.split("=")[1])

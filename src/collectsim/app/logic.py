@@ -6,12 +6,13 @@ tables and figures the page shows. The browser test checks the page against thes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from collectsim.config import config_dir, group_options
+from collectsim.config import config_dir, group_options, scaled_capacities
 from collectsim.errors import ConfigError
 from collectsim.experiments import ProgressFn, compare, run_experiments, sweep_command
 from collectsim.report.fmt import idle_team_note
@@ -53,12 +54,15 @@ def _yaml(group: str, option: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+@lru_cache(maxsize=64)
 def default_team(n_accounts: int, portfolio: str = "default") -> int:
     """The default team scaled to a book of ``n_accounts``: the same accounts per
-    collector as ``collectors.size`` has for the portfolio's full book (at least 1)."""
-    size = float(_yaml("collectors", "default").get("size", 1))
-    full = float(_yaml("portfolio", portfolio).get("n_accounts", n_accounts))
-    return max(1, round(size * n_accounts / full))
+    collector as ``collectors.size`` has for the portfolio's full book (at least 1;
+    :func:`collectsim.config.scaled_capacities`)."""
+    size = next(
+        o for o in scaled_capacities(n_accounts, [f"portfolio={portfolio}"]) if o.startswith("collectors.size=")
+    )
+    return int(size.split("=", 1)[1])
 
 
 def normalised_shares(weights: list[float]) -> list[float]:

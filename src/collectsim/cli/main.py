@@ -33,7 +33,6 @@ from collectsim.config import config_dir, scenario_from_config
 from collectsim.engine import build_plugins, run, stderr_progress
 from collectsim.errors import CollectsimError
 from collectsim.schemas import register_schemas
-from collectsim.validation import cli_key
 
 register_schemas()
 
@@ -85,13 +84,13 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
         if user_error and not checked and not multirun:
             # Refused by the config check before anything ran: leave no folder behind.
             _remove_run_folder(out_dir)
-            print(f"collectsim: error: {cli_key(str(exc))}", file=sys.stderr)
+            print(f"collectsim: error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         job.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         write_job(out_dir, job)
         if not user_error:
             (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        print(f"collectsim: error in {cell}: {cli_key(str(exc))}", file=sys.stderr)
+        print(f"collectsim: error in {cell}: {exc}", file=sys.stderr)
         if not multirun:
             raise SystemExit(2) from None
         report_job_done(

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from collectsim.config import CAPACITIES as CAPACITIES
+from collectsim.config import scaled_capacities as scaled_capacities
 from collectsim.errors import ConfigError
 from collectsim.sensitivity.analysis import d_col, drivers, flip_table, se_col, sign_table, wins_table
 from collectsim.sensitivity.design import CONFIDENCE, DEFAULT_FACTORS, OUTPUTS, Factor, Settings
@@ -26,29 +28,6 @@ from collectsim.sensitivity.design import CONFIDENCE, DEFAULT_FACTORS, OUTPUTS, 
 
 #: Seconds between two progress lines while the points are evaluated.
 PROGRESS_SECONDS = 30.0
-
-#: Capacities scaled with the book, as the defaults have them for their book size.
-CAPACITIES = (
-    "collectors.size",
-    "channels.lawsuit.team_size",
-    "channels.voice_lines_per_day",
-    "channels.agency.lines_per_day",
-)
-
-
-def scaled_capacities(accounts: int, overrides: Sequence[str]) -> list[str]:
-    """Overrides giving a book of ``accounts`` the default team, lawyers, dialler lines and
-    agency lines per account (at least one of each), except where ``overrides`` set them."""
-    from omegaconf import OmegaConf
-
-    from collectsim.config import compose
-
-    cfg = compose(list(overrides))
-    ratio = accounts / int(cfg.portfolio.n_accounts)
-    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
-    return [
-        f"{key}={max(1, round(float(OmegaConf.select(cfg, key)) * ratio))}" for key in CAPACITIES if key not in given
-    ]
 
 
 def book_accounts(s: Settings) -> int:
