@@ -394,13 +394,17 @@ def _effects(st: dict[str, Any], threshold: float) -> str:
     return (
         f"willingness to pay x{math.exp(-w * threshold):.2f}, chance of "
         f"answering a call x{math.exp(-c * threshold):.2f}, complaint chance x{1 + p * threshold:.1f}"
-        + "".join(
-            f", {what} x{math.exp(-float(st[key]) * threshold):.2f}"
-            for key, what in (
-                ("response_effect", "every contact's effect"),
-                ("intensity_effect", "own repayment drive"),
-            )
-            if key in st
+        + (
+            f", every contact's effect x{math.exp(-float(st['response_effect']) * threshold):.2f}"
+            if "response_effect" in st
+            else ""
+        )
+        # The intensity model's floor goes with willingness squared (floor_willingness_exp 2).
+        + (
+            f", own repayment floor x{math.exp(-float(st['intensity_effect']) * threshold) ** 2:.2f} "
+            "(willingness x" + f"{math.exp(-float(st['intensity_effect']) * threshold):.2f}, squared in the floor)"
+            if "intensity_effect" in st
+            else ""
         )
     )
 
@@ -419,10 +423,16 @@ def stress_scale_lines(g: Gathered) -> list[str]:
         for key, name in _SCALE_CHANNELS
         if isinstance(ch.get(key), dict) and "stress_increment" in ch[key]
     ]
-    if "reactance_threshold" in st and "reactance_strength" in st:
+    reactive = {
+        name: float(c["reactance"])
+        for name, c in [*((k, v) for k, v in ch.items() if k != "extra"), *((ch.get("extra") or {}).items())]
+        if isinstance(c, dict) and float(c.get("reactance", 0.0) or 0.0) > 0
+    }
+    if "reactance_threshold" in st and reactive:
         react = (
-            f"- **Reactance**: above level {float(st['reactance_threshold']):g} every contact's response loses "
-            f"{float(st['reactance_strength']):g} per unit of stress above it (pressure can backfire)."
+            f"- **Reactance**: above level {float(st['reactance_threshold']):g} a contact on "
+            + ", ".join(f"{n} loses {v:g}" for n, v in reactive.items())
+            + " per unit of stress above it (such contact can backfire); other channels carry none."
         )
     else:
         react = ""
