@@ -27,10 +27,10 @@ from omegaconf import DictConfig, OmegaConf
 from collectsim.cli.precheck import fail, precheck
 from collectsim.cli.results import versions, write_job, write_results
 from collectsim.cli.sweep_folder import finished, interrupted_message, sweep_id
-from collectsim.cli.sweep_progress import report_job_done
+from collectsim.cli.sweep_progress import report_job_done, stderr_progress
 from collectsim.cli.table import kpi_report
 from collectsim.config import config_dir, scenario_from_config
-from collectsim.engine import build_plugins, run, stderr_progress
+from collectsim.engine import build_plugins, run
 from collectsim.errors import CollectsimError
 from collectsim.schemas import register_schemas
 
