@@ -101,6 +101,7 @@ def validate_scenario(s: Scenario) -> None:
     """
     _finite("behaviour", s.behaviour)
     _finite("policy", s.policy)
+    _finite("response", s.response)
     sim = s.simulation
     _pos("simulation.horizon_days", sim.horizon_days)
     _pos("simulation.legal_tail_days", sim.legal_tail_days, allow_zero=True)
