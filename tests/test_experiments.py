@@ -95,7 +95,7 @@ def test_bad_input_names_the_offender(swept: tuple[pd.DataFrame, Path]) -> None:
         run_experiments([["policy=staged", "collectors.sise=3"]], replications=1, base=BASE)
     with pytest.raises(ConfigError, match="replications must be an integer >= 1, got 0"):
         run_experiments(CELLS, replications=0)
-    with pytest.raises(ConfigError, match=r"cells\[1\]: 'staged' is not an override"):
+    with pytest.raises(ConfigError, match=r"cells\.1: 'staged' is not an override"):
         run_experiments([["policy=soft_first"], ["staged"]], replications=1)
     with pytest.raises(ConfigError, match="listed twice"):
         run_experiments([["policy=staged"], ["policy=staged"]], replications=1)
