@@ -112,12 +112,10 @@ class StandardResponse:
         from collectsim.errors import ConfigError
 
         # Every parameter is optional (0: the mechanism is off); a given one is a number >= 0.
-        p = params_from(
-            params, key, tuple(k for k in PARAMS if k in params) + tuple(k for k in params if k not in PARAMS)
-        )
-        unknown = sorted(set(p) - set(PARAMS))
+        unknown = sorted(set(params) - set(PARAMS))
         if unknown:
             raise ConfigError(f"{key}.{unknown[0]} is not a known key; allowed keys: {', '.join(PARAMS)}")
+        p = params_from(params, key, tuple(params))
         for name, v in p.items():
             if v < 0:
                 raise ConfigError(f"{key}.{name} must be >= 0, got {v:g}")
