@@ -21,6 +21,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import os
+import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
@@ -28,8 +30,10 @@ from typing import Any
 import numpy as np
 import simpy
 
+from collectsim import kernels
 from collectsim.behaviour.response import ResponseModel
 from collectsim.channels import ChannelTable
+from collectsim.compiled_team import CompiledTeam
 from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import sample
 from collectsim.policies.base import RetryRule
@@ -109,6 +113,25 @@ class WorkQueue:
 
     def __len__(self) -> int:
         return len(self.heap)
+
+
+_notice_given = False
+
+
+def agent_path() -> str:
+    """Which agents' day runs: ``"compiled"`` (the Numba kernels), ``"kernels-uncompiled"``
+    (the kernels' source with ``NUMBA_DISABLE_JIT=1``, for debugging) or ``"python"`` (the
+    Python agent loop of this module: without Numba, or with ``COLLECTSIM_KERNELS=0``).
+    All three give the same results."""
+    global _notice_given
+    if os.environ.get("COLLECTSIM_KERNELS", "1") == "0":
+        return "python"
+    if not kernels.AVAILABLE:
+        if not _notice_given:
+            _notice_given = True
+            print("collectsim: Numba is not installed; the agents' day runs in Python (slower, same results)", file=sys.stderr)
+        return "python"
+    return "compiled" if kernels.COMPILED else "kernels-uncompiled"
 
 
 def _draws(draw: Callable[[int], np.ndarray], chunk: int = 8192) -> Iterator[float]:
@@ -206,10 +229,10 @@ class CollectorPool:
         # window rule needs no check per call).
         win = compliance.cfg
         self.window_ok = win.window_start_hour <= start and (self.shift_end * 24.0) <= win.window_end_hour
-        self.active = True
+        self._active = True
         self.callable, self.callable_py = shared(state.pf.n, "B")  # refreshed daily
-        _, self.contact_py = shared_copy(state.pf.contactability, "d")
-        _, self.sens_py = shared_copy(state.pf.sensitivity, "d")
+        self.contact, self.contact_py = shared_copy(state.pf.contactability, "d")
+        self.sens, self.sens_py = shared_copy(state.pf.sensitivity, "d")
         # Call log (flat lists, turned into arrays by the engine once per day).
         self.log: list[tuple[Any, ...]] = []  # one row per call, fields LOG_FIELDS
         self._seq = 0  # one counter for every contact of the run, in the order they happen
@@ -217,16 +240,105 @@ class CollectorPool:
         self.duty_days = 0  # days the team was on duty (set by the engine)
         self.calls = 0
         self.conversations = 0
-        self.shift_log: list[
+        self._shift_log: list[
             tuple[int, int, float, float, float, int]
         ] = []  # (day, agent, start, end, last_end, conversations)
-        self.keep_shift_log = False
+        self._keep_shift_log = False
         # The team's agenda (see the module docstring) and its scheduling counter.
         self._agenda: list[tuple[float, int, int, Any]] = []
         # Redials due, (time, seq, call): one gap for all, so they fall due in the order
         # they were made and a FIFO line keeps them sorted.
         self._redials: deque[tuple[float, int, tuple[float, int, int, int, float]]] = deque()
         self._agenda_seq = itertools.count()
+        self.compiled: CompiledTeam | None = None
+        if agent_path() != "python":
+            self.compiled = self._compiled_team(scenario, compliance, channels, rng)
+            self.queue = self.compiled  # type: ignore[assignment]
+
+    def _compiled_team(
+        self, scenario: Scenario, comp: Compliance, channels: ChannelTable, rng: np.random.Generator
+    ) -> CompiledTeam:
+        """The agents' day on the compiled kernels, with this pool's constants."""
+        cfg, rules = self.cfg, comp.cfg
+        c = np.zeros(kernels.N_CFG)
+        c[kernels.C_SHIFT_START], c[kernels.C_SHIFT_END] = self.shift_start, self.shift_end
+        c[kernels.C_BREAK_START], c[kernels.C_BREAK_END] = self.break_start, self.break_end
+        c[kernels.C_CONTINUOUS] = self.continuous
+        c[kernels.C_CAP] = math.inf if self.continuous else cfg.max_conversations_per_day
+        c[kernels.C_GAP] = self.retry.gap_minutes / MIN_PER_DAY
+        c[kernels.C_LAST_REDIAL] = self.retry.last_hour / 24.0
+        c[kernels.C_TRIES_MAX] = self.retry.attempts_per_day
+        c[kernels.C_WINDOW_OK] = self.window_ok
+        c[kernels.C_WS], c[kernels.C_WE] = rules.window_start_hour, rules.window_end_hour
+        c[kernels.C_MAX_CONN : kernels.C_COOLDOWN + 1] = comp.limits
+        c[kernels.C_ENFORCE] = comp.enforce
+        c[kernels.C_TP_ALLOWED] = rules.third_party_contact
+        c[kernels.C_TP_LOCATE] = -1.0 if rules.third_party_locate_after is None else rules.third_party_locate_after
+        c[kernels.C_DECAY] = self.state.decay
+        c[kernels.C_AVOID] = self.contact_effect
+        c[kernels.C_FLAT_REACH] = all(x == 1.0 for x in self.reach_by_hour)
+        inc = np.zeros((cfg.size, len(channels)))
+        for k, by_action in enumerate(self.stress_inc):
+            for a, v in by_action.items():
+                inc[k, a] = v
+        st = self.state
+        acct = (st.pending_call_u8, self.callable, st.stress, st.stress_t, st.stress_peak, self.contact, self.sens)
+        self._rule_counts = np.zeros(len(comp.counts), np.int64)
+
+        def rule_arrays() -> tuple[Any, ...]:
+            return (
+                comp.attempts_today,
+                comp.attempts_7d,
+                comp.connected_today,
+                comp.unanswered_today,
+                comp.last_conversation,
+                comp.failed_streak,
+                comp.by_account,
+                self._rule_counts,
+            )
+
+        return CompiledTeam(
+            self.env,
+            cfg.size,
+            c,
+            np.ascontiguousarray(self.skill_mult, dtype=np.float64),
+            inc,
+            np.asarray(self.third_party_prob, dtype=np.float64),
+            np.asarray(self.reach_by_hour, dtype=np.float64),
+            acct,
+            rule_arrays,
+            rng.random,
+            lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01),
+            lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01),
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether the run's days go on (the engine sets it false for the legal tail)."""
+        return self._active
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self._active = value
+        if self.compiled is not None:
+            self.compiled.set_active(value)
+
+    @property
+    def keep_shift_log(self) -> bool:
+        """Keep one row per agent and day (``shift_log``; the engine sets it with
+        ``record_events``)."""
+        return self._keep_shift_log
+
+    @keep_shift_log.setter
+    def keep_shift_log(self, value: bool) -> None:
+        self._keep_shift_log = value
+        if self.compiled is not None:
+            self.compiled.cfg[kernels.C_KEEP_SHIFTS] = value
+
+    @property
+    def shift_log(self) -> list[tuple[int, int, float, float, float, int]]:
+        """Rows ``(day, agent, start, end, last_end, conversations)`` of every agent's day."""
+        return self._shift_log if self.compiled is None else self.compiled.shift_rows()
 
     @property
     def agent_days(self) -> int:
@@ -235,7 +347,7 @@ class CollectorPool:
 
     def start(self) -> None:
         self.refresh_callable()
-        self.env.process(self._team())
+        self.env.process(self._team() if self.compiled is None else self.compiled.run())
 
     def _team(self) -> Generator[simpy.Event, Any, None]:
         """Run the agents, their redials and the shift bell from the team's agenda (see
@@ -435,23 +547,31 @@ class CollectorPool:
                 self._seq += 1
                 now = yield minutes / MIN_PER_DAY
             self.conversations += convs
-            if self.keep_shift_log:
-                self.shift_log.append((day, k, start, end, now, convs))
+            if self._keep_shift_log:
+                self._shift_log.append((day, k, start, end, now, convs))
             # Sleep until the next day begins.
             now = yield max(day + 1 - now, 0.0)
 
     def sequence(self, n: int) -> np.ndarray:
         """Sequence numbers for ``n`` contacts happening now (shared with the agents)."""
+        if self.compiled is not None:
+            return self.compiled.sequence(n)
         out = np.arange(self._seq, self._seq + n, dtype=np.int64)
         self._seq += n
         return out
 
     def take_log(self) -> dict[str, np.ndarray]:
         """The calls made since the last take, as arrays; charges their minutes."""
-        rows = self.log
-        cols = list(zip(*rows)) if rows else [()] * len(LOG_FIELDS)
-        out = {name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(LOG_FIELDS, cols)}
-        rows.clear()
+        if self.compiled is not None:
+            out = {name: col for (name, _), col in zip(LOG_FIELDS, self.compiled.take_calls())}
+            for r, name in enumerate(self.compliance.counts):
+                self.compliance.counts[name] += int(self._rule_counts[r])
+            self._rule_counts[:] = 0
+        else:
+            rows = self.log
+            cols = list(zip(*rows)) if rows else [()] * len(LOG_FIELDS)
+            out = {name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(LOG_FIELDS, cols)}
+            rows.clear()
         agent = out["agent"]
         out["harshness"] = np.where(agent >= 0, self.harshness[np.maximum(agent, 0)], 1.0)
         self.calls += out["idx"].size

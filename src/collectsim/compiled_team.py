@@ -1,0 +1,213 @@
+"""The agents' working day run by the compiled kernels (:mod:`collectsim.kernels`): the
+arrays they own, the SimPy process that hands them a segment at a time, and the work
+queue's interface for the engine.
+
+The team runs its agenda up to SimPy's next event (an automated send, a lawsuit filing,
+the day's end) in one kernel call, then yields to SimPy, exactly as the Python team of
+:mod:`collectsim.collectors` does; when a buffer of pre-drawn numbers runs out the
+kernel returns, Python draws the next chunk from the collectors' stream (in the order the
+Python loop draws them) and the kernel resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from collectsim import kernels as K
+
+#: Pre-drawn numbers per refill (as the Python loop's ``_draws``).
+CHUNK = 8192
+
+
+class CompiledTeam:
+    """The state of the agents' day as arrays, and the work queue's interface
+    (``push_many``, ``clear``, ``len``) the engine uses.
+
+    Parameters
+    ----------
+    n_accounts, n_agents : sizes.
+    cfg : the run's constants (``kernels.C_*``).
+    skill : skill multiplier per agent; ``inc`` stress a conversation adds per unit of
+        sensitivity (agent x action); ``tp_prob`` who answers a third-party number per
+        action (-1: the borrower's own); ``reach`` reachability by hour.
+    acct : the account columns (see :mod:`collectsim.kernels`).
+    rules : a function returning the contact-rule arrays of the moment (today's row
+        of the 7-day window changes daily).
+    draw_u, draw_conn, draw_noans : draw ``k`` uniforms, connected minutes, unanswered
+        minutes from the collectors' stream.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        n_agents: int,
+        cfg: np.ndarray,
+        skill: np.ndarray,
+        inc: np.ndarray,
+        tp_prob: np.ndarray,
+        reach: np.ndarray,
+        acct: tuple[np.ndarray, ...],
+        rules: Callable[[], tuple[Any, ...]],
+        draw_u: Callable[[int], np.ndarray],
+        draw_conn: Callable[[int], np.ndarray],
+        draw_noans: Callable[[int], np.ndarray],
+    ) -> None:
+        self.env = env
+        self.cfg, self.skill, self.inc, self.tp_prob, self.reach = cfg, skill, inc, tp_prob, reach
+        self.acct, self.rules = acct, rules
+        self.draw_fns = (draw_u, draw_conn, draw_noans)
+        self.ist = K.new_state()
+        cap = 1024
+        self.q = (np.zeros(cap), np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap))
+        self.red = self._ring(cap)
+        a = n_agents + 2
+        self.ag = (np.zeros(a), np.zeros(a, np.int64), np.zeros(a, np.int64))
+        self.idle = np.zeros(max(n_agents, 1), np.int64)
+        self.agent = (np.zeros(n_agents, np.int64), np.zeros((n_agents, 8)))
+        empty = np.zeros(0)
+        self.draws = (empty, empty, empty)  # drawn when first needed, as the Python loop does
+        self.calls = self._log_arrays(4096)
+        self.shifts = self._shift_arrays(64)
+        self.conversations = np.zeros(n_agents, np.int64)
+
+    # ------------------------------------------------------------------ arrays
+    @staticmethod
+    def _ring(cap: int) -> tuple[np.ndarray, ...]:
+        i8 = np.int64
+        return (np.zeros(cap), np.zeros(cap, i8), np.zeros(cap), np.zeros(cap, i8), np.zeros(cap, i8), np.zeros(cap, i8), np.zeros(cap))
+
+    @staticmethod
+    def _log_arrays(cap: int) -> tuple[np.ndarray, ...]:
+        i8, f8 = np.int64, np.float64
+        dtypes = (i8, f8, i8, np.bool_, f8, f8, f8, i8, f8, i8)
+        return tuple(np.zeros(cap, dt) for dt in dtypes)
+
+    @staticmethod
+    def _shift_arrays(cap: int) -> tuple[np.ndarray, ...]:
+        i8, f8 = np.int64, np.float64
+        return tuple(np.zeros(cap, dt) for dt in (i8, i8, f8, f8, f8, i8))
+
+    def _grow_queue(self, need: int) -> None:
+        """Make room for ``need`` calls in the queue and the redial line together."""
+        cap = self.q[0].size
+        if need <= cap:
+            return
+        new = max(need, 2 * cap)
+        n = int(self.ist[K.I_QLEN])
+        q = []
+        for col in self.q:
+            grown = np.zeros(new, col.dtype)
+            grown[:n] = col[:n]
+            q.append(grown)
+        self.q = tuple(q)
+        head, m = int(self.ist[K.I_RHEAD]), int(self.ist[K.I_RLEN])
+        order = (head + np.arange(m)) % cap
+        red = self._ring(new)
+        for old, grown in zip(self.red, red):
+            grown[:m] = old[order]
+        self.red = red
+        self.ist[K.I_RHEAD] = 0
+
+    def _grow(self, arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+        out = []
+        for col in arrays:
+            grown = np.zeros(2 * col.size, col.dtype)
+            grown[: col.size] = col
+            out.append(grown)
+        return tuple(out)
+
+    # ------------------------------------------------------------------ the work queue
+    def push_many(self, keys: np.ndarray, idx: np.ndarray, action: np.ndarray, discount: np.ndarray) -> None:
+        """Queue calls (policy keys, accounts, actions, discounts) and wake idle agents."""
+        if np.isnan(keys).any():
+            raise ValueError("a policy's queue keys must not be NaN")
+        self._grow_queue(int(self.ist[K.I_QLEN] + self.ist[K.I_RLEN]) + idx.size)
+        K.push_calls(
+            self.q,
+            self.ag,
+            self.idle,
+            self.ist,
+            np.asarray(keys, dtype=np.float64),
+            np.asarray(idx, dtype=np.int64),
+            np.asarray(action, dtype=np.int64),
+            np.asarray(discount, dtype=np.float64),
+            float(self.env.now),
+        )
+
+    def clear(self) -> np.ndarray:
+        """Drop the queued calls (not the redial line); return their accounts."""
+        n = int(self.ist[K.I_QLEN])
+        out = self.q[2][:n].copy()
+        self.ist[K.I_QLEN] = 0
+        return out
+
+    def __len__(self) -> int:
+        return int(self.ist[K.I_QLEN])
+
+    # ------------------------------------------------------------------ the day
+    def run(self) -> Generator[simpy.Event, Any, None]:
+        """The team's SimPy process: a kernel segment up to each SimPy event."""
+        env = self.env
+        peek = env.peek
+        nxt = peek()
+        while True:
+            code = K.run_segment(
+                float(env.now),
+                nxt,
+                self.q,
+                self.red,
+                self.ag,
+                self.idle,
+                self.agent,
+                self.draws,
+                self.calls + (self.shifts, self.conversations),
+                self.acct,
+                self.rules(),
+                self.ist,
+                self.cfg,
+                self.skill,
+                self.inc,
+                self.tp_prob,
+                self.reach,
+            )
+            if code == K.WAIT:
+                if nxt == math.inf:
+                    return
+                yield env.timeout(max(nxt - env.now, 0.0))
+                nxt = peek()
+            elif code <= K.NEED_NOANS:
+                j = code - K.NEED_U
+                draws = list(self.draws)
+                draws[j] = np.ascontiguousarray(self.draw_fns[j](CHUNK), dtype=np.float64)
+                self.draws = tuple(draws)  # type: ignore[assignment]
+                self.ist[K.I_UCUR + j] = 0
+            elif code == K.NEED_LOG:
+                self.calls = self._grow(self.calls)
+            else:
+                self.shifts = self._grow(self.shifts)
+
+    def sequence(self, n: int) -> np.ndarray:
+        """Sequence numbers for ``n`` contacts happening now (shared with the agents)."""
+        s = int(self.ist[K.I_CSEQ])
+        self.ist[K.I_CSEQ] = s + n
+        return np.arange(s, s + n, dtype=np.int64)
+
+    def take_calls(self) -> list[np.ndarray]:
+        """The call log's columns since the last take (copies); empties it."""
+        n = int(self.ist[K.I_LOGLEN])
+        self.ist[K.I_LOGLEN] = 0
+        return [col[:n].copy() for col in self.calls]
+
+    def shift_rows(self) -> list[tuple[int, int, float, float, float, int]]:
+        """The shift log as rows ``(day, agent, start, end, last_end, conversations)``."""
+        n = int(self.ist[K.I_SHIFTLEN])
+        cols = [c[:n].tolist() for c in self.shifts]
+        return list(zip(*cols)) if n else []
+
+    def set_active(self, active: bool) -> None:
+        self.ist[K.I_ACTIVE] = int(active)
