@@ -52,10 +52,10 @@ SCENARIOS: dict[str, list[str]] = {
         "collectors.shift_start_hour=0.0",
         "collectors.shift_end_hour=12.0",
     ],
-    "backlog_drop": ["policy=staged", "portfolio.n_accounts=6000", "collectors.size=1", "collectors.backlog=drop"],
+    "backlog_drop": ["policy=pressure", "portfolio.n_accounts=12000", "collectors.size=1", "collectors.backlog=drop"],
     "cohort": ["policy=staged", "portfolio.n_accounts=6000", "portfolio.arrival=cohort", "collectors.size=1"],
     "third_party_locate": [
-        "policy=staged",
+        "policy=pressure",
         "compliance=china_2025_third_party",
         "portfolio.n_accounts=6000",
         "collectors.size=1",
