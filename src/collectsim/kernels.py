@@ -603,74 +603,71 @@ def run_segment(
     go to SimPy), or ``NEED_*`` when Python must refill a draw buffer or grow a log
     first (then call again with the same arguments)."""
     n_agents = skill.size
-    continuous = cfg[C_CONTINUOUS] != 0.0
     log_cap = log[0].size
     shift_cap = log[10][0].size
     keep_shifts = cfg[C_KEEP_SHIFTS] != 0.0
-    while ist[I_INIT] < n_agents:
-        # The agents start in order, as SimPy started one process per agent.
-        if ist[I_LOGLEN] >= log_cap:
-            return NEED_LOG
-        if keep_shifts and ist[I_SHIFTLEN] >= shift_cap:
-            return NEED_SHIFTS
-        k = ist[I_INIT]
-        code, r = agent_run(k, now, q, red, agent, draws, log, acct, rules, ist, cfg, skill, inc, tp_prob, reach)
-        if code >= NEED_U:
-            return code
-        if code == R_IDLE:
-            _idle_append(idle, ist, k)
-        elif code == R_DELAY:
-            agenda_push(ag, ist, now + r, k)
-        ist[I_INIT] = k + 1
-    if ist[I_INIT] == n_agents:
-        if not continuous:
-            agenda_push(ag, ist, now + (bell_time(now, cfg[C_SHIFT_END]) - now), BELL)
-        ist[I_INIT] = n_agents + 1
     at, aseq, awho = ag
     rt, rseq = red[0], red[1]
     rcap = rt.size
     while True:
-        # The next entry by (time, seq): the first redial or the agenda's first.
-        h = ist[I_RHEAD]
-        redial = ist[I_RLEN] > 0 and (ist[I_ALEN] == 0 or rt[h] < at[0] or (rt[h] == at[0] and rseq[h] < aseq[0]))
-        if redial:
-            t = rt[h]
-        elif ist[I_ALEN] > 0:
-            t = at[0]
+        starting = ist[I_INIT] < n_agents
+        if starting:
+            # The agents start in order, as SimPy started one process per agent.
+            who, t = ist[I_INIT], now
         else:
-            t = math.inf
-        if t >= nxt:
-            return WAIT
-        if redial:
-            # A redial that is due goes back on the queue and wakes an idle agent.
-            queue_push(q, ist, red[2][h], red[3][h], red[4][h], red[5][h], red[6][h])
-            ist[I_RHEAD] = (h + 1) % rcap
-            ist[I_RLEN] -= 1
-            if ist[I_ILEN] > 0:
-                wake(ag, idle, ist, 1, t)
-            continue
-        who = awho[0]
-        if who >= 0:
-            if ist[I_LOGLEN] >= log_cap:
-                return NEED_LOG
-            if keep_shifts and ist[I_SHIFTLEN] >= shift_cap:
-                return NEED_SHIFTS
-            code, r = agent_run(who, t, q, red, agent, draws, log, acct, rules, ist, cfg, skill, inc, tp_prob, reach)
-            if code >= NEED_U:
-                return code
-            if code == R_DONE:
-                agenda_pop(ag, ist)
-            elif code == R_IDLE:
-                agenda_pop(ag, ist)
-                _idle_append(idle, ist, who)
+            if ist[I_INIT] == n_agents:
+                if cfg[C_CONTINUOUS] == 0.0:
+                    agenda_push(ag, ist, now + (bell_time(now, cfg[C_SHIFT_END]) - now), BELL)
+                ist[I_INIT] = n_agents + 1
+            # The next entry by (time, seq): the first redial or the agenda's first.
+            h = ist[I_RHEAD]
+            redial = ist[I_RLEN] > 0 and (
+                ist[I_ALEN] == 0 or rt[h] < at[0] or (rt[h] == at[0] and rseq[h] < aseq[0])
+            )
+            if redial:
+                t = rt[h]
+            elif ist[I_ALEN] > 0:
+                t = at[0]
             else:
-                agenda_replace(ag, ist, t + r, who)
-            continue
-        # The bell: idle agents stop waiting for calls at the end of the shift.
-        agenda_pop(ag, ist)
-        wake(ag, idle, ist, ist[I_ILEN], t)
-        if ist[I_ACTIVE] != 0:
-            agenda_push(ag, ist, t + (bell_time(t, cfg[C_SHIFT_END]) - t), BELL)
+                t = math.inf
+            if t >= nxt:
+                return WAIT
+            if redial:
+                # A redial that is due goes back on the queue and wakes an idle agent.
+                queue_push(q, ist, red[2][h], red[3][h], red[4][h], red[5][h], red[6][h])
+                ist[I_RHEAD] = (h + 1) % rcap
+                ist[I_RLEN] -= 1
+                if ist[I_ILEN] > 0:
+                    wake(ag, idle, ist, 1, t)
+                continue
+            who = awho[0]
+            if who < 0:
+                # The bell: idle agents stop waiting for calls at the end of the shift.
+                agenda_pop(ag, ist)
+                wake(ag, idle, ist, ist[I_ILEN], t)
+                if ist[I_ACTIVE] != 0:
+                    agenda_push(ag, ist, t + (bell_time(t, cfg[C_SHIFT_END]) - t), BELL)
+                continue
+        if ist[I_LOGLEN] >= log_cap:
+            return NEED_LOG
+        if keep_shifts and ist[I_SHIFTLEN] >= shift_cap:
+            return NEED_SHIFTS
+        code, r = agent_run(who, t, q, red, agent, draws, log, acct, rules, ist, cfg, skill, inc, tp_prob, reach)
+        if code >= NEED_U:
+            return code
+        if starting:
+            if code == R_IDLE:
+                _idle_append(idle, ist, who)
+            elif code == R_DELAY:
+                agenda_push(ag, ist, t + r, who)
+            ist[I_INIT] = who + 1
+        elif code == R_DONE:
+            agenda_pop(ag, ist)
+        elif code == R_IDLE:
+            agenda_pop(ag, ist)
+            _idle_append(idle, ist, who)
+        else:
+            agenda_replace(ag, ist, t + r, who)
 
 
 def new_state() -> np.ndarray:
