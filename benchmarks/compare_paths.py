@@ -33,7 +33,12 @@ SCENARIOS: dict[str, list[str]] = {
         "channels.voice_lines_per_day=12500",
     ],
     "pressure_none": ["policy=pressure", "compliance=none", "portfolio.n_accounts=6000", "collectors.size=1"],
-    "pressure_china_2025": ["policy=pressure", "compliance=china_2025", "portfolio.n_accounts=6000", "collectors.size=1"],
+    "pressure_china_2025": [
+        "policy=pressure",
+        "compliance=china_2025",
+        "portfolio.n_accounts=6000",
+        "collectors.size=1",
+    ],
     "soft_first_reg_f": ["policy=soft_first", "compliance=reg_f", "portfolio.n_accounts=6000", "collectors.size=1"],
     "mmc_round_the_clock": [
         "policy=staged",
@@ -120,7 +125,8 @@ def dump(path: str, names: list[str]) -> None:
 
 
 def check(a_path: str, b_path: str) -> int:
-    a, b = (json.load(open(p))["scenarios"] for p in (a_path, b_path))
+    with open(a_path) as fa, open(b_path) as fb:
+        a, b = json.load(fa)["scenarios"], json.load(fb)["scenarios"]
     bad = 0
     for name in sorted(set(a) | set(b)):
         if name not in a or name not in b:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from tests.conftest import small
 
-from collectsim import collectors, kernels
+from collectsim import collectors, compiled_team, kernels
 from collectsim.engine import Simulation
 
 #: Small set-ups that exercise every branch of the kernels: redials and the contact
@@ -38,7 +38,7 @@ CASES = {
     ),
     "midnight_drop": ("collectors.shift_start_hour=0.0", "collectors.shift_end_hour=9.0", "collectors.backlog=drop"),
 }
-N = 400
+N = 300
 
 
 def fingerprint(case: str) -> str:
@@ -84,7 +84,7 @@ def test_without_numba_the_python_loop_runs_with_a_notice(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(kernels, "AVAILABLE", False)
-    monkeypatch.setattr(collectors, "_notice_given", False)
+    monkeypatch.setattr(compiled_team, "_notice_given", False)
     sim = Simulation(small(n=200), 0)
     sim.run()
     assert sim.pool.compiled is None
@@ -123,5 +123,5 @@ def test_queue_order_and_growth() -> None:
     got = []
     while len(team):
         got.append(int(team.q[2][0]))
-        kernels.queue_pop(team.q, team.ist)
+        kernels.heap_pop(team.q, team.ist, kernels.I_QLEN)
     assert got == np.lexsort((np.arange(5000), keys)).tolist()

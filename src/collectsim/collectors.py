@@ -1,19 +1,15 @@
 """The collector pool: agents working a shared priority work queue.
 
-The queue is a binary heap (``heapq``) of ``(key, seq, account, action, discount)``:
-pushing and popping cost O(log n), so 100,000+ pending calls stay cheap (a
-``simpy.PriorityResource`` re-sorts its queue on every request). Stale entries (the
-account closed, went to court, made a promise) are skipped when popped.
-
-The agents and the end-of-shift bell keep an agenda of their own (a heap of
-``(time, seq, who, item)``, redials a FIFO line beside it) that one SimPy process, the
-team, works through.
-Nothing else in the model reads what the agents change during a day (the engine
-applies their calls at the day's end), so the team runs every entry of its agenda
-that falls before SimPy's next event without handing control back, and wakes for
-the next event otherwise. Entries are ordered by time, then by the order they were
-scheduled, which is how SimPy orders its own events: a run gives the same calls, in
-the same order, as one SimPy event per attempt did, at a fraction of the cost.
+The agents' day runs compiled (:mod:`collectsim.kernels`, through
+:mod:`collectsim.compiled_team`) where Numba is installed, and otherwise in the Python
+loop of this module (``COLLECTSIM_KERNELS=0`` selects it too); both give the same calls.
+The work queue is a heap ordered by (policy key, arrival); stale entries (the account
+closed, went to court, made a promise) are skipped when popped. The agents, their
+redials (a FIFO line) and the end-of-shift bell run from an agenda of the team's own
+(a heap of ``(time, seq, who)``) in one SimPy process, which runs every entry due before
+SimPy's next event without handing control back (the engine applies the calls at the
+day's end). Entries are ordered by time, then scheduling order, as SimPy orders its own
+events, so a run gives the same calls, in the same order, as one event per attempt.
 """
 
 from __future__ import annotations
@@ -21,8 +17,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
-import os
-import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
@@ -30,10 +24,9 @@ from typing import Any
 import numpy as np
 import simpy
 
-from collectsim import kernels
 from collectsim.behaviour.response import ResponseModel
 from collectsim.channels import ChannelTable
-from collectsim.compiled_team import CompiledTeam
+from collectsim.compiled_team import K_KEEP_SHIFTS, CompiledTeam, agent_path, for_pool
 from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import sample
 from collectsim.policies.base import RetryRule
@@ -113,25 +106,6 @@ class WorkQueue:
 
     def __len__(self) -> int:
         return len(self.heap)
-
-
-_notice_given = False
-
-
-def agent_path() -> str:
-    """Which agents' day runs: ``"compiled"`` (the Numba kernels), ``"kernels-uncompiled"``
-    (the kernels' source with ``NUMBA_DISABLE_JIT=1``, for debugging) or ``"python"`` (the
-    Python agent loop of this module: without Numba, or with ``COLLECTSIM_KERNELS=0``).
-    All three give the same results."""
-    global _notice_given
-    if os.environ.get("COLLECTSIM_KERNELS", "1") == "0":
-        return "python"
-    if not kernels.AVAILABLE:
-        if not _notice_given:
-            _notice_given = True
-            print("collectsim: Numba is not installed; the agents' day runs in Python (slower, same results)", file=sys.stderr)
-        return "python"
-    return "compiled" if kernels.COMPILED else "kernels-uncompiled"
 
 
 def _draws(draw: Callable[[int], np.ndarray], chunk: int = 8192) -> Iterator[float]:
@@ -252,65 +226,8 @@ class CollectorPool:
         self._agenda_seq = itertools.count()
         self.compiled: CompiledTeam | None = None
         if agent_path() != "python":
-            self.compiled = self._compiled_team(scenario, compliance, channels, rng)
+            self.compiled = for_pool(self, compliance, len(channels), rng)
             self.queue = self.compiled  # type: ignore[assignment]
-
-    def _compiled_team(
-        self, scenario: Scenario, comp: Compliance, channels: ChannelTable, rng: np.random.Generator
-    ) -> CompiledTeam:
-        """The agents' day on the compiled kernels, with this pool's constants."""
-        cfg, rules = self.cfg, comp.cfg
-        c = np.zeros(kernels.N_CFG)
-        c[kernels.C_SHIFT_START], c[kernels.C_SHIFT_END] = self.shift_start, self.shift_end
-        c[kernels.C_BREAK_START], c[kernels.C_BREAK_END] = self.break_start, self.break_end
-        c[kernels.C_CONTINUOUS] = self.continuous
-        c[kernels.C_CAP] = math.inf if self.continuous else cfg.max_conversations_per_day
-        c[kernels.C_GAP] = self.retry.gap_minutes / MIN_PER_DAY
-        c[kernels.C_LAST_REDIAL] = self.retry.last_hour / 24.0
-        c[kernels.C_TRIES_MAX] = self.retry.attempts_per_day
-        c[kernels.C_WINDOW_OK] = self.window_ok
-        c[kernels.C_WS], c[kernels.C_WE] = rules.window_start_hour, rules.window_end_hour
-        c[kernels.C_MAX_CONN : kernels.C_COOLDOWN + 1] = comp.limits
-        c[kernels.C_ENFORCE] = comp.enforce
-        c[kernels.C_TP_ALLOWED] = rules.third_party_contact
-        c[kernels.C_TP_LOCATE] = -1.0 if rules.third_party_locate_after is None else rules.third_party_locate_after
-        c[kernels.C_DECAY] = self.state.decay
-        c[kernels.C_AVOID] = self.contact_effect
-        c[kernels.C_FLAT_REACH] = all(x == 1.0 for x in self.reach_by_hour)
-        inc = np.zeros((cfg.size, len(channels)))
-        for k, by_action in enumerate(self.stress_inc):
-            for a, v in by_action.items():
-                inc[k, a] = v
-        st = self.state
-        acct = (st.pending_call_u8, self.callable, st.stress, st.stress_t, st.stress_peak, self.contact, self.sens)
-        self._rule_counts = np.zeros(len(comp.counts), np.int64)
-
-        def rule_arrays() -> tuple[Any, ...]:
-            return (
-                comp.attempts_today,
-                comp.attempts_7d,
-                comp.connected_today,
-                comp.unanswered_today,
-                comp.last_conversation,
-                comp.failed_streak,
-                comp.by_account,
-                self._rule_counts,
-            )
-
-        return CompiledTeam(
-            self.env,
-            cfg.size,
-            c,
-            np.ascontiguousarray(self.skill_mult, dtype=np.float64),
-            inc,
-            np.asarray(self.third_party_prob, dtype=np.float64),
-            np.asarray(self.reach_by_hour, dtype=np.float64),
-            acct,
-            rule_arrays,
-            rng.random,
-            lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01),
-            lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01),
-        )
 
     @property
     def active(self) -> bool:
@@ -333,7 +250,7 @@ class CollectorPool:
     def keep_shift_log(self, value: bool) -> None:
         self._keep_shift_log = value
         if self.compiled is not None:
-            self.compiled.cfg[kernels.C_KEEP_SHIFTS] = value
+            self.compiled.cfg[K_KEEP_SHIFTS] = value
 
     @property
     def shift_log(self) -> list[tuple[int, int, float, float, float, int]]:
@@ -564,9 +481,10 @@ class CollectorPool:
         """The calls made since the last take, as arrays; charges their minutes."""
         if self.compiled is not None:
             out = {name: col for (name, _), col in zip(LOG_FIELDS, self.compiled.take_calls())}
+            counts = self.compiled.rules()[-1]  # blocked calls or breaches per rule
             for r, name in enumerate(self.compliance.counts):
-                self.compliance.counts[name] += int(self._rule_counts[r])
-            self._rule_counts[:] = 0
+                self.compliance.counts[name] += int(counts[r])
+            counts[:] = 0
         else:
             rows = self.log
             cols = list(zip(*rows)) if rows else [()] * len(LOG_FIELDS)

@@ -12,6 +12,8 @@ Python loop draws them) and the kernel resumes where it stopped.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -19,7 +21,10 @@ import numpy as np
 import simpy
 
 from collectsim import kernels as K
+from collectsim.distributions import sample
 
+#: Where the kernels' constants say whether to keep the shift log.
+K_KEEP_SHIFTS = K.C_KEEP_SHIFTS
 #: Pre-drawn numbers per refill (as the Python loop's ``_draws``).
 CHUNK = 8192
 
@@ -61,25 +66,40 @@ class CompiledTeam:
         self.cfg, self.skill, self.inc, self.tp_prob, self.reach = cfg, skill, inc, tp_prob, reach
         self.acct, self.rules = acct, rules
         self.draw_fns = (draw_u, draw_conn, draw_noans)
-        self.ist = K.new_state()
+        self.ist = np.zeros(K.N_IST, dtype=np.int64)
+        self.ist[K.I_ACTIVE] = 1
         cap = 1024
-        self.q = (np.zeros(cap), np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap))
-        self.red = self._ring(cap)
+        self.q: tuple[np.ndarray, ...] = (
+            np.zeros(cap),
+            np.zeros(cap, np.int64),
+            np.zeros(cap, np.int64),
+            np.zeros(cap, np.int64),
+            np.zeros(cap),
+        )
+        self.red: tuple[np.ndarray, ...] = self._ring(cap)
         a = n_agents + 2
-        self.ag = (np.zeros(a), np.zeros(a, np.int64), np.zeros(a, np.int64))
+        self.ag = (np.zeros(a), np.zeros(a, np.int64), np.zeros(a, np.int64), np.zeros(a, np.int64), np.zeros(a))
         self.idle = np.zeros(max(n_agents, 1), np.int64)
         self.agent = (np.zeros(n_agents, np.int64), np.zeros((n_agents, 8)))
         empty = np.zeros(0)
         self.draws = (empty, empty, empty)  # drawn when first needed, as the Python loop does
         self.calls = self._log_arrays(4096)
         self.shifts = self._shift_arrays(64)
-        self.conversations = np.zeros(n_agents, np.int64)
+        self.conv = np.zeros(n_agents, np.int64)  # conversations per agent
 
     # ------------------------------------------------------------------ arrays
     @staticmethod
     def _ring(cap: int) -> tuple[np.ndarray, ...]:
         i8 = np.int64
-        return (np.zeros(cap), np.zeros(cap, i8), np.zeros(cap), np.zeros(cap, i8), np.zeros(cap, i8), np.zeros(cap, i8), np.zeros(cap))
+        return (
+            np.zeros(cap),
+            np.zeros(cap, i8),
+            np.zeros(cap),
+            np.zeros(cap, i8),
+            np.zeros(cap, i8),
+            np.zeros(cap, i8),
+            np.zeros(cap),
+        )
 
     @staticmethod
     def _log_arrays(cap: int) -> tuple[np.ndarray, ...]:
@@ -156,25 +176,9 @@ class CompiledTeam:
         peek = env.peek
         nxt = peek()
         while True:
-            code = K.run_segment(
-                float(env.now),
-                float(nxt),
-                self.q,
-                self.red,
-                self.ag,
-                self.idle,
-                self.agent,
-                self.draws,
-                self.calls + (self.shifts, self.conversations),
-                self.acct,
-                self.rules(),
-                self.ist,
-                self.cfg,
-                self.skill,
-                self.inc,
-                self.tp_prob,
-                self.reach,
-            )
+            team = (self.q, self.red, self.ag, self.idle, self.agent, self.draws, (*self.calls, self.shifts, self.conv))
+            par = (self.cfg, self.skill, self.inc, self.tp_prob, self.reach)
+            code = K.run_segment(float(env.now), float(nxt), team, self.acct, self.rules(), self.ist, par)
             if code == K.WAIT:
                 if nxt == math.inf:
                     return
@@ -211,6 +215,86 @@ class CompiledTeam:
 
     def set_active(self, active: bool) -> None:
         self.ist[K.I_ACTIVE] = int(active)
+
+
+_notice_given = False
+
+
+def agent_path() -> str:
+    """Which agents' day runs: ``"compiled"`` (the Numba kernels), ``"kernels-uncompiled"``
+    (the kernels' source with ``NUMBA_DISABLE_JIT=1``, for debugging) or ``"python"`` (the
+    Python agent loop of :mod:`collectsim.collectors`: without Numba, or with
+    ``COLLECTSIM_KERNELS=0``). All three give the same results."""
+    global _notice_given
+    if os.environ.get("COLLECTSIM_KERNELS", "1") == "0":
+        return "python"
+    if not K.AVAILABLE:
+        if not _notice_given:
+            _notice_given = True
+            print(
+                "collectsim: Numba is not installed; the agents' day runs in Python (slower, same results)",
+                file=sys.stderr,
+            )
+        return "python"
+    return "compiled" if K.COMPILED else "kernels-uncompiled"
+
+
+def for_pool(pool: Any, comp: Any, n_actions: int, rng: np.random.Generator) -> CompiledTeam:
+    """The agents' day on the compiled kernels with a ``collectors.CollectorPool``'s
+    constants, its contact rules ``comp`` and the collectors' random stream ``rng``."""
+    self = pool
+    cfg, rules = self.cfg, comp.cfg
+    c = np.zeros(K.N_CFG)
+    c[K.C_SHIFT_START], c[K.C_SHIFT_END] = self.shift_start, self.shift_end
+    c[K.C_BREAK_START], c[K.C_BREAK_END] = self.break_start, self.break_end
+    c[K.C_CONTINUOUS] = self.continuous
+    c[K.C_CAP] = math.inf if self.continuous else cfg.max_conversations_per_day
+    c[K.C_GAP] = self.retry.gap_minutes / K.MIN_PER_DAY
+    c[K.C_LAST_REDIAL] = self.retry.last_hour / 24.0
+    c[K.C_TRIES_MAX] = self.retry.attempts_per_day
+    c[K.C_WINDOW_OK] = self.window_ok
+    c[K.C_WS], c[K.C_WE] = rules.window_start_hour, rules.window_end_hour
+    c[K.C_MAX_CONN : K.C_COOLDOWN + 1] = comp.limits
+    c[K.C_ENFORCE] = comp.enforce
+    c[K.C_TP_ALLOWED] = rules.third_party_contact
+    c[K.C_TP_LOCATE] = -1.0 if rules.third_party_locate_after is None else rules.third_party_locate_after
+    c[K.C_DECAY] = self.state.decay
+    c[K.C_AVOID] = self.contact_effect
+    c[K.C_FLAT_REACH] = all(x == 1.0 for x in self.reach_by_hour)
+    inc = np.zeros((cfg.size, n_actions))
+    for k, by_action in enumerate(self.stress_inc):
+        for a, v in by_action.items():
+            inc[k, a] = v
+    st = self.state
+    acct = (st.pending_call_u8, self.callable, st.stress, st.stress_t, st.stress_peak, self.contact, self.sens)
+    rule_counts = np.zeros(len(comp.counts), np.int64)
+
+    def rule_arrays() -> tuple[Any, ...]:
+        return (
+            comp.attempts_today,
+            comp.attempts_7d,
+            comp.connected_today,
+            comp.unanswered_today,
+            comp.last_conversation,
+            comp.failed_streak,
+            comp.by_account,
+            rule_counts,
+        )
+
+    return CompiledTeam(
+        self.env,
+        cfg.size,
+        c,
+        np.ascontiguousarray(self.skill_mult, dtype=np.float64),
+        inc,
+        np.asarray(self.third_party_prob, dtype=np.float64),
+        np.asarray(self.reach_by_hour, dtype=np.float64),
+        acct,
+        rule_arrays,
+        rng.random,
+        lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01),
+        lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01),
+    )
 
 
 def warm() -> float:
