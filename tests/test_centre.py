@@ -216,36 +216,111 @@ def _response(**stress: float) -> tuple[StandardResponse, ChannelTable]:
     sc = small(n=20)
     channels = ChannelTable(sc.channels)
     cfg = sc.stress.__class__(**{**sc.stress.__dict__, **stress})
-    model = StandardResponse(cfg, sc.conversation)
+    params = {k: v for k, v in sc.response.items() if k != "_target_"}
+    model = StandardResponse.from_config(params, "response", stress=cfg, conversation=sc.conversation)
     streams = RandomStreams(0, 0)
     model.start(build_portfolio(sc.portfolio, streams), streams, channels)
     return model, channels
 
 
-def test_reactance_turns_a_contact_negative_above_the_threshold() -> None:
-    model, ch = _response(reactance_threshold=3.0, reactance_strength=0.5, response_effect=0.0)
+def test_reactance_acts_only_on_channels_configured_for_it() -> None:
+    # Third-party calls carry a reactance by default; firm calls to the borrower do not.
+    model, ch = _response(reactance_threshold=3.0, response_effect=0.0)
     stress = np.array([0.0, 2.9, 3.5, 8.0])
     n = stress.size
-    c = Contacts(
-        np.arange(n),
-        np.zeros(n),
-        np.full(n, ch.codes["firm_call"]),
-        np.ones(n, bool),
-        np.ones(n),
-        np.ones(n),
-        np.zeros(n),
-    )
     b = Borrowers(
         np.full(n, 0.8), np.full(n, 0.8), np.ones(n), stress, np.zeros(n, bool), np.zeros(n, bool), np.ones(n)
     )
+
+    def strength(name: str) -> np.ndarray:
+        c = Contacts(
+            np.arange(n),
+            np.zeros(n),
+            np.full(n, ch.codes[name]),
+            np.ones(n, bool),
+            np.ones(n),
+            np.ones(n),
+            np.zeros(n),
+        )
+        return model.respond(c, b).strength
+
+    for name in ("third_party_call", "firm_call"):
+        code = ch.codes[name]
+        base = ch.impulse[code] * 0.8 ** ch.ability_exp[code]
+        r = ch.reactance[code]
+        np.testing.assert_allclose(strength(name), [base, base, base - 0.5 * r, base - 5.0 * r])
+    assert ch.reactance[ch.codes["third_party_call"]] > 0 == ch.reactance[ch.codes["firm_call"]]
+    assert strength("third_party_call")[3] < 0 < strength("firm_call")[3]
+
+
+def test_breach_and_frequency_reactance_act_where_the_account_was_hounded() -> None:
+    sc = small(n=20)
+    channels = ChannelTable(sc.channels)
+    model = StandardResponse(
+        sc.stress, sc.conversation, breach_reactance=0.3, frequency_threshold_7d=7, frequency_reactance=0.05
+    )
+    streams = RandomStreams(0, 0)
+    model.start(build_portfolio(sc.portfolio, streams), streams, channels)
+    n, code = 4, channels.codes["soft_call"]
+    c = Contacts(np.arange(n), np.zeros(n), np.full(n, code), np.ones(n, bool), np.ones(n), np.ones(n), np.zeros(n))
+    b = Borrowers(
+        np.full(n, 0.8),
+        np.full(n, 0.8),
+        np.ones(n),
+        np.zeros(n),
+        np.zeros(n, bool),
+        np.zeros(n, bool),
+        np.ones(n),
+        breached=np.array([False, True, False, True]),
+        attempts_7d=np.array([3, 3, 10, 10]),
+    )
     s = model.respond(c, b).strength
-    base = ch.impulse[ch.codes["firm_call"]] * 0.8 ** ch.ability_exp[ch.codes["firm_call"]]
-    np.testing.assert_allclose(s, [base, base, base - 0.25, base - 2.5])
-    assert s[3] < 0 < s[1]
+    np.testing.assert_allclose(s - s[0], [0.0, -0.3, -0.15, -0.45])
+
+
+def test_a_legal_threat_lifts_willingness_for_its_credibility_days() -> None:
+    model, ch = _response()
+    code = ch.codes["legal_warning"]
+    lift, days = ch.credibility_lift[code], ch.credibility_days[code]
+    assert lift > 0 and days > 0
+    idx = np.array([0, 1])
+    w = model.pf.willingness[idx]
+    f0 = model.willingness_factor(idx, 5.0, np.zeros(2))
+    c = Contacts(
+        idx, np.array([5.0, 5.0]), np.full(2, code), np.array([True, False]), np.ones(2), np.ones(2), np.zeros(2)
+    )
+    b = Borrowers(np.full(2, 0.8), w, np.ones(2), np.zeros(2), np.zeros(2, bool), np.zeros(2, bool), np.ones(2))
+    model.respond(c, b)
+    f1 = model.willingness_factor(idx, 6.0, np.zeros(2))
+    share = model.share(idx, 6.0) / model.share(idx, 5.0)
+    # Delivered: willingness w -> w + lift (1 - w) until day 5 + days; unanswered: nothing.
+    np.testing.assert_allclose(f1[0], (w[0] + lift * (1 - w[0])) / w[0] * model.share(idx[:1], 6.0)[0])
+    np.testing.assert_allclose(f1[1], f0[1] * share[1])
+    after = model.willingness_factor(idx, 5.0 + days + 1.0, np.zeros(2))
+    np.testing.assert_allclose(after[0], model.share(idx[:1], 5.0 + days + 1.0)[0])
+
+
+def test_firm_contact_buys_priority_among_creditors() -> None:
+    model, ch = _response()
+    rate = model.competition_rate
+    assert rate > 0
+    idx = np.array([0, 1])
+    entry = model.pf.entry_time[idx]
+    t = entry + 50.0
+    np.testing.assert_allclose(model.share(idx, t), np.exp(-rate * 50.0))
+    firm, soft = ch.codes["firm_call"], ch.codes["soft_call"]
+    g = ch.priority_gain[firm]
+    assert g > 0 == ch.priority_gain[soft]
+    c = Contacts(idx, t, np.array([firm, soft]), np.ones(2, bool), np.ones(2), np.ones(2), np.zeros(2))
+    b = Borrowers(
+        np.full(2, 0.8), np.full(2, 0.8), np.ones(2), np.zeros(2), np.zeros(2, bool), np.zeros(2, bool), np.ones(2)
+    )
+    model.respond(c, b)
+    np.testing.assert_allclose(model.share(idx, t + 10.0), np.exp(-rate * np.array([(1 - g) * 50.0 + 10.0, 60.0])))
 
 
 def test_stress_weakens_every_channel() -> None:
-    model, ch = _response(response_effect=0.2, reactance_strength=0.0)
+    model, ch = _response(response_effect=0.2)
     n = len(ch)
     codes = np.arange(n)
     stress = np.full(n, 2.0)
@@ -286,7 +361,15 @@ def test_a_run_with_stress_on_intensity_hands_factors_to_the_behaviour_model() -
     sim = Simulation(sc, 0)
     sim.run()
     assert sim._factor.min() < 0.9  # noqa: SLF001 - stressed borrowers' repayment was lowered
-    off = edit(sc, stress__intensity_effect=0.0)
+    # Without stress on intensity, credibility or competing creditors, nothing moves it.
+    off = edit(
+        sc,
+        stress__intensity_effect=0.0,
+        response={"_target_": "collectsim.behaviour.StandardResponse"},
+        channels__legal_warning__credibility_lift=0.0,
+        channels__lawsuit__credibility_lift=0.0,
+        channels__lawsuit__enforcement_lift=0.0,
+    )
     sim0 = Simulation(off, 0)
     sim0.run()
     assert np.all(sim0._factor == 1.0)  # noqa: SLF001
@@ -306,7 +389,7 @@ def test_a_run_with_stress_on_intensity_hands_factors_to_the_behaviour_model() -
         (
             "policy.stages.0.actions.0.action=carrier_pigeon",
             "policy.stages[0].actions[0].action must be one of sms, voice, soft_call, firm_call, legal_warning, "
-            "lawsuit, outsource, debt_sale, third_party_call, got 'carrier_pigeon'",
+            "lawsuit, outsource, debt_sale, third_party_call, contact_threat, notify_contacts, agency_call, got 'carrier_pigeon'",
         ),
     ],
 )

@@ -300,6 +300,41 @@ def test_ctrl_c_prints_the_resume_command_without_traceback(tmp_path: Path, dela
         assert all(j["status"] == "ok" for j in jobs)
 
 
+#: Loaded by every Python started with it on PYTHONPATH; in a joblib (loky) worker it
+#: leaves a marker file and then sleeps, as a worker still importing on a slow machine.
+SLOW_WORKER = """
+import os, time
+with open("/proc/self/cmdline", "rb") as fh:
+    command = fh.read()
+if b"popen_loky_posix" in command:
+    open(os.path.join(os.environ["SLOW_WORKER_DIR"], f"importing.{os.getpid()}"), "w").close()
+    time.sleep(20)
+"""
+
+
+def test_ctrl_c_while_workers_import_prints_no_traceback(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SLOW_WORKER)
+    out = tmp_path / "stopped"
+    env = {**os.environ, "PYTHONPATH": str(site), "SLOW_WORKER_DIR": str(tmp_path)}
+    args = ["-m", "policy=soft_first,staged", "portfolio.n_accounts=2000", f"hydra.sweep.dir={out}"]
+    proc = subprocess.Popen(
+        [EXE, *args], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.time() + 120
+    while not list(tmp_path.glob("importing.*")) and time.time() < deadline:
+        time.sleep(0.02)
+    assert list(tmp_path.glob("importing.*")), "no worker started"
+    os.killpg(proc.pid, signal.SIGINT)  # every worker is still asleep in its start-up
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.strip().splitlines()[-3].startswith("collectsim: interrupted; 0 of 2 job(s) finished")
+    workers = [int(p.suffix[1:]) for p in tmp_path.glob("importing.*")]
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the sweep"
+
+
 # --------------------------------------------------------------------------- publishing
 
 

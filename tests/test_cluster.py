@@ -373,7 +373,9 @@ def test_slurm_reports_a_failed_cell_with_its_error(slurm: Slurm, tmp_path: Path
             "-m",
             "hydra/launcher=slurm",
             "policy=soft_first",
-            "portfolio.n_accounts=300,-5",
+            "portfolio.n_accounts=300",
+            # Passes the check before launch; the second cell raises inside its job.
+            "behaviour._target_=collectsim.behaviour.SelfExcitingIntensity,tests.plugins.ExplodingBehaviour",
             "publish_dir=null",
             f'hydra.launcher.setup=["echo {marker} >&2"]',
             f"hydra.sweep.dir={sweep}",
@@ -381,12 +383,12 @@ def test_slurm_reports_a_failed_cell_with_its_error(slurm: Slurm, tmp_path: Path
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env=slurm.env(),
+        env=slurm.env(COLLECTSIM_ALLOWED_PACKAGES="tests", PYTHONPATH=str(ROOT)),
         timeout=SWEEP_TIMEOUT_S,
     )
     assert proc.returncode == 0, proc.stderr  # a failed cell is recorded, the sweep goes on
     assert "(1 failed job(s) listed in it)" in proc.stdout, proc.stdout
-    error = "portfolio.n_accounts must be > 0, got -5"
+    error = "deliberate failure on day 3"
     jobs = {d.name: json.loads((d / "job.json").read_text()) for d in sweep.iterdir() if (d / "job.json").is_file()}
     assert jobs["0"]["status"] == "ok"
     assert jobs["1"]["status"] == "failed" and error in jobs["1"]["error"], jobs["1"]

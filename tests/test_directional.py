@@ -6,14 +6,11 @@ and asserted through the 95% confidence interval of the paired difference.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from tests.conftest import small
 from tests.stats import ci
 
-from collectsim import load_scenario
 from collectsim.api import kpi_table, run_replications
 from collectsim.metrics import COST_KPIS
 
@@ -68,24 +65,3 @@ def test_default_calibration_under_staged() -> None:
     assert lo >= 0.75 and hi <= 0.85, (lo, hi)  # about 80% cured within 30 days past due
     lo, hi = ci(k["roll_m1_m2"])
     assert lo >= 0.15 and hi <= 0.25, (lo, hi)
-    lo, hi = ci(k["writeoff_rate"])
-    assert lo >= 0.02 and hi <= 0.06, (lo, hi)
-
-
-def test_in_model_experiments_redial_under_the_treated_arms_rule() -> None:
-    # One team and one dialler serve both arms under one retry rule. The conversation
-    # experiment's treated arm is redialled as staged is; its control arm makes no calls.
-    from collectsim import calibration
-
-    policies = []
-
-    def run(sc, r):  # type: ignore[no-untyped-def]
-        policies.append(sc.policy)
-        return run_replications(sc, r)
-
-    out = calibration.experiments(["portfolio.n_accounts=1500"], 2, run=run)
-    assert [e.name for e in out] == ["conversation with an agent vs none", "SMS reminders vs none"]
-    staged = load_scenario(["policy=staged"]).policy["retry"]
-    conversation = policies[0]
-    assert conversation["challenger"]["retry"] == conversation["champion"]["retry"] == staged
-    assert all(math.isfinite(e.effect[0]) and e.effect[1] > 0 for e in out)

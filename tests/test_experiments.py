@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from collectsim import ConfigError, load_scenario, run
+from collectsim.cli.sweep_folder import FolderRefused
 from collectsim.experiments import cell_name, compare, grid, run_experiments, sweep_command
 from collectsim.report import gather, paired_differences
 
@@ -102,3 +103,72 @@ def test_bad_input_names_the_offender(swept: tuple[pd.DataFrame, Path]) -> None:
         compare(kpis, baseline="collectors.size=7")
     with pytest.raises(ConfigError, match="compliance is not a setting of this sweep"):
         compare(kpis, baseline="compliance=reg_f")
+
+
+# ------------------------------------------------------------- the sweep folder's guard
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_folder_holding_an_api_sweep_is_refused_without_resume(swept: tuple[pd.DataFrame, Path]) -> None:
+    _, out = swept
+    before = _snapshot(out)
+    with pytest.raises(FolderRefused, match=r"already holds results .*resume=True"):
+        run_experiments(CELLS[:1], replications=3, base=["portfolio.n_accounts=500"], n_jobs=1, out_dir=out)
+    with pytest.raises(FolderRefused, match="resume=True needs the same sweep"):
+        run_experiments(
+            CELLS[:1], replications=3, base=["portfolio.n_accounts=500"], n_jobs=1, out_dir=out, resume=True
+        )
+    assert _snapshot(out) == before
+
+
+def test_a_folder_holding_a_command_line_sweep_is_refused(tmp_path: Path) -> None:
+    from tests.conftest import collectsim
+
+    out = tmp_path / "cli"
+    proc = collectsim(
+        "-m",
+        "policy=soft_first,staged",
+        *BASE,
+        "collectors.size=1",
+        "hydra/launcher=basic",
+        f"hydra.sweep.dir={out}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    before = _snapshot(out)
+    with pytest.raises(FolderRefused, match=r"already holds results .*resume=True"):
+        run_experiments(CELLS[:1], replications=1, base=BASE, n_jobs=1, out_dir=out)
+    with pytest.raises(FolderRefused, match="resume=True needs the same sweep"):
+        run_experiments(CELLS[:1], replications=1, base=BASE, n_jobs=1, out_dir=out, resume=True)
+    assert _snapshot(out) == before
+    # ... and the command line refuses a folder the API wrote.
+    api = tmp_path / "api"
+    run_experiments(CELLS[:1], replications=1, base=BASE, n_jobs=1, out_dir=api)
+    proc = collectsim("-m", "policy=soft_first", *BASE, "hydra/launcher=basic", f"hydra.sweep.dir={api}", cwd=tmp_path)
+    assert proc.returncode == 2 and "already holds results" in proc.stderr
+
+
+def test_a_folder_in_use_is_refused_by_the_api(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    out = tmp_path / "busy"
+    out.mkdir()
+    with FileLock(str(out / ".sweep.lock")), pytest.raises(FolderRefused, match="is in use by another sweep"):
+        run_experiments(CELLS[:1], replications=1, base=BASE, n_jobs=1, out_dir=out)
+
+
+def test_resume_reruns_only_the_missing_cells_under_one_sweep_id(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "resumed"
+    first = run_experiments(CELLS[:2], replications=1, base=BASE, n_jobs=1, out_dir=out)
+    kept = (out / "0" / "kpis.csv").stat().st_mtime_ns
+    (out / "1" / "job.json").unlink()  # job 1 was interrupted
+    again = run_experiments(CELLS[:2], replications=1, base=BASE, n_jobs=1, out_dir=out, resume=True)
+    assert (out / "0" / "kpis.csv").stat().st_mtime_ns == kept
+    pd.testing.assert_frame_equal(first, again)
+    own = json.loads((out / ".sweep.json").read_text())["id"]
+    assert {json.loads((out / k / "job.json").read_text())["sweep_id"] for k in ("0", "1")} == {own}

@@ -57,7 +57,9 @@ def test_strength_follows_the_channel_formula(standard: tuple[StandardResponse, 
     w_eff = 0.81 * np.exp(-cfg.willingness_effect * s)
     code = contacts.channel
     want = ch.impulse[code] * 0.64 ** ch.ability_exp[code] * w_eff ** ch.willingness_exp[code] * 1.2
-    want = want * np.exp(-cfg.response_effect * s) - cfg.reactance_strength * np.maximum(s - cfg.reactance_threshold, 0)
+    # Reactance only where a channel has it (none of these by default).
+    want = want * np.exp(-cfg.response_effect * s) - ch.reactance[code] * np.maximum(s - cfg.reactance_threshold, 0)
+    assert not ch.reactance[code].any()
     want[-1] = 0.0  # an unanswered call does nothing
     np.testing.assert_allclose(out.strength, want, rtol=1e-14)
     assert not out.complaint[-1]

@@ -112,21 +112,23 @@ def test_app_push_reaches_the_response_model_with_its_coefficients(research: Pat
     def spy(contacts, borrowers):  # type: ignore[no-untyped-def]
         out = respond(contacts, borrowers)
         m = contacts.channel == code
-        seen.append((out.strength[m], borrowers.ability[m], borrowers.willingness[m], borrowers.stress[m]))
+        # A push buys no priority, so this lender's share is what it was before the push.
+        share = sim.response.share(contacts.idx[m], contacts.time[m])
+        seen.append((out.strength[m], borrowers.ability[m], borrowers.willingness[m], borrowers.stress[m], share))
         return out
 
     sim.response.respond = spy  # type: ignore[method-assign]
     sim.run()
-    strength, ability, willingness, stress = (np.concatenate(x) for x in zip(*seen))
+    strength, ability, willingness, stress, share = (np.concatenate(x) for x in zip(*seen))
     assert strength.size >= 500
     # impulse * ability**ability_exp * willingness_eff**willingness_exp from the YAML
-    # entry, damped by stress (and less reactance above its threshold).
+    # entry, times this lender's share of the borrower's money, damped by stress; no
+    # reactance (the entry sets none).
     cfg = sc.stress
     w_eff = willingness * np.exp(-cfg.willingness_effect * stress)
-    want = 0.04 * ability**0.5 * w_eff**1.5 * np.exp(-cfg.response_effect * stress)
-    want -= cfg.reactance_strength * np.maximum(stress - cfg.reactance_threshold, 0.0)
+    want = 0.04 * ability**0.5 * w_eff**1.5 * share * np.exp(-cfg.response_effect * stress)
     np.testing.assert_allclose(strength, want, rtol=1e-12)
-    assert np.all(strength[stress < cfg.reactance_threshold] > 0)
+    assert np.all(strength > 0) and share.min() < 1.0
 
 
 def test_app_push_with_a_wrong_kind_fails_naming_the_key(research: Path) -> None:

@@ -93,6 +93,9 @@ class AutomatedContacts:
         is_call = row.kind == "dialler"
         if row.kind != "letter":  # letters go by post, not subject to call hours
             idx = idx[comp.filter(idx, t, is_call=is_call)]
+        if row.cfg.third_party and idx.size:
+            # A message to the borrower's contacts: the third-party rule applies.
+            idx = idx[np.fromiter((comp.third_party_allows(int(i)) for i in idx), bool, idx.size)]
         if is_call and idx.size > self.lines:
             # The dialler has limited lines: the policy's queue order decides who is called.
             order = np.argsort(self.priority(view, idx), kind="stable")

@@ -55,7 +55,10 @@ class ChannelTable:
     is_agent, is_call : bool arrays by code: a collector call; any call attempt
         (collector or dialler), the kind the contact rules count.
     firm : bool array by code: the channel's tone is firm.
-    third_party : bool array by code: the call goes to someone other than the borrower.
+    third_party : bool array by code: the call or message goes to someone other than
+        the borrower.
+    reactance, credibility_lift, credibility_days, priority_gain : float arrays by
+        code (see :class:`~collectsim.scenario_types.ChannelConfig`).
     cost_keys : every ``cost_<key>`` the run reports, built-in ones first.
     """
 
@@ -80,6 +83,9 @@ class ChannelTable:
                     law.stress_increment,
                     law.complaint_prob,
                     0.0,
+                    credibility_lift=law.credibility_lift,
+                    credibility_days=law.credibility_days,
+                    priority_gain=law.priority_gain,
                 )
                 rows.append(Channel(int(action), name, "lawsuit", "firm", "legal", as_channel))
             else:
@@ -106,17 +112,21 @@ class ChannelTable:
         self.willingness_exp = column("willingness_exp")
         self.stress_increment = column("stress_increment")
         self.complaint_prob = column("complaint_prob")
+        self.reactance = column("reactance")
+        self.credibility_lift = column("credibility_lift")
+        self.credibility_days = column("credibility_days")
+        self.priority_gain = column("priority_gain")
         self.is_agent = np.array([r.kind == "agent" for r in rows])
         self.is_call = np.array([r.kind in ("agent", "dialler") for r in rows])
         self.firm = np.array([r.tone == "firm" for r in rows])
         self.third_party = np.array([bool(r.cfg is not None and r.cfg.third_party) for r in rows])
         for r in rows:
             if r.cfg is not None and r.cfg.third_party:
-                if r.kind != "agent":
+                if r.kind not in ("agent", "message"):
                     raise ConfigError(
-                        f"channels.{r.name}.third_party needs kind agent (a collector call), got {r.kind}"
+                        f"channels.{r.name}.third_party needs kind agent (a collector call) or message, got {r.kind}"
                     )
-                if r.cfg.answer_prob is None or not 0.0 <= r.cfg.answer_prob <= 1.0:
+                if r.kind == "agent" and (r.cfg.answer_prob is None or not 0.0 <= r.cfg.answer_prob <= 1.0):
                     raise ConfigError(
                         f"channels.{r.name}.answer_prob must be in [0, 1] for a third-party channel, got {r.cfg.answer_prob!r}"
                     )

@@ -68,6 +68,7 @@ def scenario_from_config(cfg: Any) -> Scenario:
 def compose(overrides: Sequence[str] = (), return_hydra_config: bool = False) -> Any:
     """Compose ``config.yaml`` with Hydra overrides and return the raw config (with
     its ``hydra`` node when ``return_hydra_config``)."""
+    import yaml
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
@@ -83,7 +84,42 @@ def compose(overrides: Sequence[str] = (), return_hydra_config: bool = False) ->
                 config_name="config", overrides=list(overrides), return_hydra_config=return_hydra_config
             )
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(_one_line(exc)) from None
+        raise ConfigError(_one_line(exc, search_dirs(overrides))) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(yaml_error_line(exc)) from None
+
+
+def search_dirs(overrides: Sequence[str]) -> list[Path]:
+    """The folders added to the config search path by ``hydra.searchpath=[file://...]``
+    in ``overrides`` (what ``--config-dir`` does), in order."""
+    found = []
+    for ov in overrides:
+        key, _, value = ov.lstrip("+~").partition("=")
+        if key == "hydra.searchpath":
+            found += [Path(m) for m in re.findall(r"file://([^,\]\s'\"]+)", value)]
+    return found
+
+
+def option_file(group: str, option: str, dirs: Sequence[Path] = ()) -> Path | None:
+    """The YAML file of ``group=option``: in the first of ``dirs`` that has it, else in
+    collectsim's own ``conf/``; None when there is none."""
+    for folder in [*dirs, config_dir()]:
+        path = folder / group / f"{option}.yaml"
+        if path.is_file():
+            return path
+    return None
+
+
+def yaml_error_line(exc: Exception) -> str:
+    """A YAML parser error as one line naming the file, line and column."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = str(getattr(exc, "problem", None) or exc).strip()
+    where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "a config file"
+    hint = " (indent with spaces: YAML does not allow tabs)" if "\\t" in problem or "\t" in problem else ""
+    context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and start is not None and mark is not None and start.line != mark.line:
+        hint += f" ({context} that starts on line {start.line + 1})"
+    return f"{where}: YAML syntax error: {problem}{hint}"
 
 
 def load_scenario(overrides: Sequence[str] = ()) -> Scenario:
@@ -121,8 +157,9 @@ def _refuse_schema_option(overrides: Sequence[str]) -> None:
             raise ConfigError(_not_an_option(key, "schema"))
 
 
-def _one_line(exc: BaseException) -> str:
-    """Hydra/OmegaConf composition errors as one line naming the key and what is allowed."""
+def _one_line(exc: BaseException, dirs: Sequence[Path] = ()) -> str:
+    """Hydra/OmegaConf composition errors as one line naming the key and what is allowed
+    (and the file, when the error is in a config group's file: ``In 'portfolio/gig'``)."""
     from hydra.errors import MissingConfigException
 
     if isinstance(exc, MissingConfigException) and exc.options is not None and exc.missing_cfg_file:
@@ -131,24 +168,70 @@ def _one_line(exc: BaseException) -> str:
     cause = exc.__cause__ or exc
     text = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
     full_key = next((ln.split(":", 1)[1].strip() for ln in text if ln.startswith("full_key:")), None)
+    in_file = re.match(r"In '([\w-]+)/([\w-]+)': ", text[0]) if text else None
+    if in_file:
+        text = [text[0][in_file.end() :], *text[1:]]
+        text = [ln for ln in text if not ln.endswith("raised while composing config:")] or text
     first = text[0] if text else type(exc).__name__
     # A top-level value (seed, replications) copied into a typed field by interpolation:
     # name the key the user typed, not the field it lands in.
     interp = re.search(r"dereferencing interpolation '\$\{([\w.]+)\}'", " ".join(text))
     named = interp.group(1) if interp else full_key
-    key = cli_key(named) if named else None
     conv = re.search(r"Value '(.*)' of type '\w+' could not be converted to (\w+)", " ".join(text))
+    prefix = ""
+    if in_file and named and not interp:
+        # Inside a group's file the key is relative to the node that refused it (a
+        # segment): find where the file sets it and name the file.
+        group, option = in_file.groups()
+        path = option_file(group, option, dirs)
+        if path is not None:
+            prefix = f"{path}: "
+            named = _locate(path, group, named, conv.group(1) if conv else None) or f"{group}.{named}"
+    key = cli_key(named) if named else None
     if key and conv:
         expected = _TYPE_WORDS.get(conv.group(2), conv.group(2).lower())
-        return f"{key} must be {expected}, got {conv.group(1)!r}"
+        return f"{prefix}{key} must be {expected}, got {conv.group(1)!r}"
     if key and first.startswith("Key '") and " not in " in first:
         allowed = _allowed_keys(key)
         parent, _, leaf = key.rpartition(".")
         hint = did_you_mean(leaf, allowed, parent)
-        return f"{key} is not a known key{hint}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
+        return f"{prefix}{key} is not a known key{hint}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     if key:
-        return f"{key}: {first}"
-    return cli_key(" ".join(ln for ln in (str(exc).splitlines()[:1] + text[:1]) if ln))
+        return f"{prefix}{key}: {first}"
+    return prefix + cli_key(" ".join(ln for ln in (str(exc).splitlines()[:1] + text[:1]) if ln))
+
+
+def _locate(path: Path, group: str, leaf: str, value: str | None) -> str | None:
+    """The full key (``portfolio.segments.1.hardship_prob``) where the file ``path`` of
+    ``group`` sets ``leaf`` (to ``value`` when given), or None."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    tail = leaf.split(".")
+
+    def walk(node: Any, at: list[str]) -> str | None:
+        if isinstance(node, dict):
+            here: Any = node
+            for part in tail:
+                here = here.get(part) if isinstance(here, dict) else None
+            if here is not None and (value is None or str(here) == value):
+                return ".".join([*at, *tail])
+            items: Any = node.items()
+        elif isinstance(node, list):
+            items = enumerate(node)
+        else:
+            return None
+        for k, v in items:
+            if k != "defaults":
+                found = walk(v, [*at, str(k)])
+                if found:
+                    return found
+        return None
+
+    return walk(data, [group])
 
 
 #: OmegaConf's type names in its conversion errors, as a sentence says them.

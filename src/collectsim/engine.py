@@ -39,6 +39,7 @@ from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
 from collectsim.distributions import mean_of
+from collectsim.errors import ConfigError
 from collectsim.legal import LegalPipeline, court_fee
 from collectsim.metrics import SERIES_KEYS, Capacity, RunResult, compute_result
 from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
@@ -106,6 +107,7 @@ class Simulation:
         self.pf = pf
         self.st = st = AccountState(pf, sc.stress.half_life_days, len(self.channels), self.channels.cost_keys)
         st.outsourcing_commission = sc.channels.outsourcing_commission
+        st.cost_of_funds_annual = sc.simulation.cost_of_funds_annual
         if self.record_events:
             st.payment_log, st.promise_log = [], []
         self.behaviour.start(pf, self.streams, sc.simulation.horizon_days)
@@ -132,6 +134,7 @@ class Simulation:
             self.pool.sequence,
         )
         self.pool.keep_shift_log = self.record_events
+        self.agency, self._agency_code = self._build_agency()
         self.legal = LegalPipeline(env, sc.channels.lawsuit, self.streams["legal"], self._on_filed, self._on_judgment)
         self._next_entry = 0
         self._entry_day = np.floor(pf.entry_time).astype(np.int64)
@@ -140,6 +143,8 @@ class Simulation:
         # go on until they have all entered and left in-house treatment.
         self._measured_end = int(np.flatnonzero(pf.measured)[-1]) + 1 if pf.measured.any() else 0
         self._on_duty = False
+        self._breach_base: np.ndarray | None = None
+        self._breached: np.ndarray | None = None
         self._set_factor = getattr(self.behaviour, "set_willingness_factor", None)
         self._factor = np.ones(pf.n)  # the stress factor the behaviour model last got
         self._busy_before = 0.0
@@ -178,6 +183,41 @@ class Simulation:
             self.series,
         )
 
+    def _build_agency(self) -> tuple[AutomatedContacts | None, int]:
+        """The collection agency that works outsourced accounts (none without lines)."""
+        ag = self.sc.channels.agency
+        if ag.lines_per_day <= 0:
+            return None, -1
+        code = self.channels.code(ag.channel, "channels.agency.channel")
+        if self.channels.channels[code].kind != "dialler":
+            raise ConfigError(f"channels.agency.channel must name a dialler channel, got {ag.channel!r}")
+        contacts = AutomatedContacts(
+            self.env,
+            self.st,
+            self.comp,
+            self.response,
+            self.channels,
+            self.streams["agency"],
+            RetryRule(attempts_per_day=1),
+            ag.lines_per_day,
+            self.sc.portfolio.reach_by_hour,
+            self.policy.priority,
+            self.pool.sequence,
+        )
+        return contacts, code
+
+    def _agency_day(self, d: int, view: AccountView) -> None:
+        """The agency dials the outsourced accounts not contacted in ``every_days`` days."""
+        st, code = self.st, self._agency_code
+        last = st.last_action_day[:, code]
+        due = np.flatnonzero(
+            st.outsourced & (st.status == OPEN) & ((last < 0) | (d - last >= self.sc.channels.agency.every_days))
+        )
+        if due.size and self.agency is not None:
+            row = self.channels.channels[code]
+            assert row.cfg is not None
+            self.agency.send(float(d) + row.cfg.hour / 24.0, due, code, view)
+
     def _driver(self) -> Generator[simpy.Event, Any, None]:
         sc, st, pf = self.sc, self.st, self.pf
         horizon = sc.simulation.horizon_days
@@ -213,6 +253,10 @@ class Simulation:
             st.status[self._next_entry : hi] = OPEN
             self._next_entry = hi
         self.comp.new_day(d)
+        if not self.comp.enforce:
+            # Rules are counted, not enforced: remember today's start to flag the
+            # accounts whose contacts break a rule today (breach reactance).
+            self._breach_base = self.comp.by_account.sum(axis=0)
         if sc.collectors.backlog == "drop":
             st.pending_call[self.pool.queue.clear()] = False
         self._promises_due(t)
@@ -230,6 +274,8 @@ class Simulation:
         st.broken_flag[:] = False
         st.failed_streak[req.idx[np.isin(req.action, [int(Action.LEGAL_WARNING), int(Action.LAWSUIT)])]] = 0
         self._execute(req, view, d)
+        if self.agency is not None:
+            self._agency_day(d, view)
         # The team is on duty (and paid) on every day that starts with calls to make.
         self._on_duty = bool(self.pool.queue) and bool(st.pending_call.any())
         if self._on_duty:
@@ -315,6 +361,8 @@ class Simulation:
     # ------------------------------------------------------------------ end of day
     def _end_day(self, d: int) -> None:
         sc, st, pf = self.sc, self.st, self.pf
+        if self._breach_base is not None:
+            self._breached = self.comp.by_account.sum(axis=0) > self._breach_base
         ev = self._collect_events()
         if ev["idx"].size:
             rank = ledger.ranks_within(ev["idx"])
@@ -354,7 +402,7 @@ class Simulation:
         than ``FACTOR_STEP`` since it was last handed over."""
         if self._set_factor is None or idx.size == 0:
             return
-        f = self.response.willingness_factor(stress)
+        f = self.response.willingness_factor(idx, t, stress)
         moved = np.abs(f - self._factor[idx]) > FACTOR_STEP
         if moved.any():
             upd = idx[moved]
@@ -363,6 +411,8 @@ class Simulation:
 
     def _collect_events(self) -> dict[str, np.ndarray]:
         parts = [*self.automated.take_log(), self.pool.take_log()]
+        if self.agency is not None:
+            parts = [*self.agency.take_log(), *parts]
         ev = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         # Contacts in the order they happened (automated batches and agents' calls interleave).
         order = np.argsort(ev["seq"], kind="stable")
@@ -405,7 +455,9 @@ class Simulation:
         st.failed_streak[idx[att & connected]] = 0
         st.failed_streak[idx[att & ~connected]] += 1
         contacts = Contacts(idx, t, action, connected, ev["skill"], ev["harshness"], ev["discount"])
-        self._respond(contacts, self.borrowers(idx, t, ev["stress"]))
+        breached = self._breached[idx] if self._breached is not None else None
+        b = ledger.borrower_view(st, idx, t, ev["stress"], breached, self.comp.attempts_7d[idx])
+        self._respond(contacts, b)
 
     def _respond(self, c: Contacts, b: Borrowers) -> None:
         """Ask the response model what the contacts do; post it to the account state."""
@@ -443,12 +495,23 @@ class Simulation:
         idx = np.array([i])
         ab = float(self.pf.ability[i])
         win = self.streams["legal"].random() < min(1.0, max(0.0, law.win_base + law.win_ability * ab))
+        credible = getattr(self.response, "credible", None)
         if win and st.lawsuit_filed[i]:
             st.lawsuit_won[i] = True
             cured = st.pay(idx, np.array([law.recovery_fraction * ab * st.balance[i]]), t)
             if cured.size:
                 self.behaviour.close(cured)
-        if st.status[i] == OPEN:
+            if st.status[i] == OPEN and law.enforcement_days > 0:
+                # The claim stays alive: enforcement goes on, and the borrower, facing
+                # the dishonest-debtor list, repays more readily until it ends.
+                if credible is not None:
+                    credible(idx, t, law.enforcement_lift, law.enforcement_days)
+                    self._stress_on_intensity(idx, t, st.stress_at(idx, t))
+                self.legal.pending += 1
+                self.env.process(self._enforcement(i, t + law.enforcement_days))
+        elif credible is not None:
+            credible(idx, t, 0.0, 0.0)  # a lost case is no longer a threat
+        if st.status[i] == OPEN and not (win and st.lawsuit_won[i] and law.enforcement_days > 0):
             self.behaviour.close(idx)
             st.write_off(idx, t)
         if self.record_events:
@@ -462,6 +525,16 @@ class Simulation:
                     self.pool.sequence(1),
                 )
             )
+
+    def _enforcement(self, i: int, end: float) -> Generator[simpy.Event, Any, None]:
+        """Enforcement of a won judgment on account ``i`` until ``end``: the borrower's
+        own repayments go on (posted as they come); what is owed at the end is written off."""
+        yield self.env.timeout(end - self.env.now)
+        if self._advance_one(i, end):
+            idx = np.array([i])
+            self.behaviour.close(idx)
+            self.st.write_off(idx, end)
+        self.legal.pending -= 1
 
 
 def run(scenario: Scenario, replication: int = 0, *, progress: Progress | None = None) -> RunResult:

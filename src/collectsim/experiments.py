@@ -99,6 +99,7 @@ def run_experiments(
     base: Sequence[str] = (),
     n_jobs: int = -1,
     out_dir: str | Path | None = None,
+    resume: bool = False,
     report: bool = False,
     baseline: str = "soft_first",
     progress: ProgressFn | None = None,
@@ -113,7 +114,11 @@ def run_experiments(
     base : overrides applied to every cell before its own (``["portfolio.n_accounts=2000"]``).
     n_jobs : joblib workers (-1: one per core); the results do not depend on it.
     out_dir : the sweep folder to write (one job folder per cell, as ``collectsim -m``
-        writes); None writes to a temporary folder that is removed afterwards.
+        writes); None writes to a temporary folder that is removed afterwards. It is
+        guarded as the command line guards ``hydra.sweep.dir``: locked while the sweep
+        runs, refused when it holds results unless ``resume``, stamped with one sweep id.
+    resume : finish the sweep already in ``out_dir`` (the same cells, base, seed and
+        replications): cells with complete results are kept, the others are run.
     report : also write ``report.md``, ``report.html``, figures and CSVs into ``out_dir``.
     baseline : baseline of that report (a policy or ``key=value``).
     progress : ``progress(done, total)`` after each finished replication.
@@ -131,10 +136,14 @@ def run_experiments(
     ConfigError
         On a malformed cell, ``replications < 1``, or a key or value the config rejects
         (the message names the cell and the key).
+    FolderRefused
+        When ``out_dir`` is in use by another sweep, holds results and ``resume`` is
+        false, or holds another sweep's results (nothing in it is changed).
     """
     from joblib import Parallel, delayed
 
     from collectsim.cli.results import versions, write_results
+    from collectsim.cli.sweep_folder import API_WORDS, claim, finished, release
     from collectsim.compiled_team import warm
     from collectsim.config import load_scenario
     from collectsim.engine import build_plugins
@@ -142,47 +151,51 @@ def run_experiments(
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ConfigError(f"replications must be an integer >= 1, got {replications!r}")
     checked = _check_cells(cells)
+    fixed = [f"seed={seed}", f"replications={replications}"]
     scenarios = []
     for ovs in checked:
         try:
-            sc = load_scenario([*base, *ovs, f"seed={seed}", f"replications={replications}"])
+            sc = load_scenario([*base, *ovs, *fixed])
             build_plugins(sc)
         except ConfigError as exc:
             raise ConfigError(f"cell {cell_name(ovs)}: {exc}") from None
         scenarios.append(sc)
-    tasks = [(i, k) for i in range(len(checked)) for k in range(replications)]
-    t0 = time.perf_counter()
-    results: dict[int, list[Any]] = {i: [None] * replications for i in range(len(checked))}
-    # Compile the agents' kernels once here (or load them from the cache), before the
-    # workers start; each worker runs one Numba thread.
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    warm()
-    runner = Parallel(n_jobs=n_jobs, return_as="generator")
-    for done, ((i, k), res) in enumerate(
-        zip(tasks, runner(delayed(_one)(scenarios[i], k) for i, k in tasks), strict=True), start=1
-    ):
-        results[i][k] = res
-        if progress is not None:
-            progress(done, len(tasks))
-    wall = time.perf_counter() - t0
     tmp = out_dir is None
     root = Path(tempfile.mkdtemp(prefix="collectsim-sweep-")) if tmp else Path(out_dir)  # type: ignore[arg-type]
+    jobs = [[*base, *ovs, *fixed] for ovs in checked]
+    sweep = claim(root, _definition(checked, base, fixed), resume=resume, argv=[], jobs=len(checked), words=API_WORDS)
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        todo = [j for j in range(len(checked)) if not finished(root / str(j), jobs[j], sweep)]
+        tasks = [(i, k) for i in todo for k in range(replications)]
+        t0 = time.perf_counter()
+        results: dict[int, list[Any]] = {i: [None] * replications for i in todo}
+        # Compile the agents' kernels once here (or load them from the cache), before
+        # the workers start; each worker runs one Numba thread.
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+        warm()
+        runner = Parallel(n_jobs=n_jobs, return_as="generator")
+        for done, ((i, k), res) in enumerate(
+            zip(tasks, runner(delayed(_one)(scenarios[i], k) for i, k in tasks), strict=True), start=1
+        ):
+            results[i][k] = res
+            if progress is not None:
+                progress(done, len(tasks))
+        wall = time.perf_counter() - t0
         _write_multirun(root, base, checked, seed, replications)
-        for j, ovs in enumerate(checked):
+        for j in todo:
             job_dir = root / str(j)
             (job_dir / ".hydra").mkdir(parents=True, exist_ok=True)
             write_results(
                 job_dir,
                 results[j],
                 {
-                    "cell": cell_name([*base, *ovs]),
+                    "cell": cell_name([*base, *checked[j]]),
                     "job_num": j,
-                    "overrides": [*base, *ovs, f"seed={seed}", f"replications={replications}"],
+                    "overrides": jobs[j],
                     "seed": seed,
                     "replications": replications,
-                    "wall_seconds": wall / len(checked),
+                    "sweep_id": sweep,
+                    "wall_seconds": wall / max(1, len(todo)),
                     "versions": versions(),
                 },
             )
@@ -192,10 +205,20 @@ def run_experiments(
             build_report(root, baseline=baseline)
         kpis = gather(root).kpis
     finally:
+        release(root)
         if tmp:
             shutil.rmtree(root, ignore_errors=True)
     kpis.attrs["sweep_dir"] = None if tmp else str(root)
     return kpis
+
+
+def _definition(cells: list[list[str]], base: Sequence[str], fixed: list[str]) -> list[str]:
+    """What defines an API sweep in its ``.sweep.json``: the command line's overrides
+    when the cells form a grid, else every cell, plus ``base``, seed and replications."""
+    grid_ovs = sweep_overrides(cells, base)
+    if grid_ovs is not None:
+        return [*grid_ovs, *fixed]
+    return [f"cells={'|'.join(cell_name(c) for c in cells)}", *base, *fixed]
 
 
 def sweep_overrides(cells: Sequence[Sequence[str]], base: Sequence[str] = ()) -> list[str] | None:

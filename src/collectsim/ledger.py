@@ -28,9 +28,17 @@ def ranks_within(idx: np.ndarray) -> np.ndarray:
     return r
 
 
-def borrower_view(st: AccountState, idx: np.ndarray, t: np.ndarray | float, stress: np.ndarray) -> Borrowers:
+def borrower_view(
+    st: AccountState,
+    idx: np.ndarray,
+    t: np.ndarray | float,
+    stress: np.ndarray,
+    breached: np.ndarray | None = None,
+    attempts_7d: np.ndarray | None = None,
+) -> Borrowers:
     """The read-only view of accounts ``idx`` at times ``t`` that a response model gets
-    (``stress``: their stress at those times)."""
+    (``stress``: their stress at those times; ``breached``, ``attempts_7d``: contact-rule
+    facts of the accounts, when the caller has them)."""
     pf = st.pf
     return Borrowers(
         ability=pf.ability_at(idx, t),
@@ -40,6 +48,8 @@ def borrower_view(st: AccountState, idx: np.ndarray, t: np.ndarray | float, stre
         in_hardship=t < pf.hardship_end[idx],
         can_commit=~st.plan_active[idx] & (st.promise_due[idx] == np.inf),
         balance=st.balance[idx],
+        breached=breached,
+        attempts_7d=attempts_7d,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from collectsim import steady
 from collectsim.compliance import RULES
 from collectsim.portfolio import Portfolio
 from collectsim.scenario_types import Scenario
@@ -37,6 +38,12 @@ DIRECTIONS: dict[str, int] = {
     "collected_total": 1,
     "recovery_rate": 1,
     "collected_30d_rate": 1,
+    "collected_pv": 1,
+    "recovery_rate_pv": 1,
+    "net_recovery_pv": 1,
+    "collected_30d_share": 1,
+    "collected_60d_share": 1,
+    "collected_90d_share": 1,
     "net_recovery": 1,
     "breach_cost": -1,
     "cost_total": -1,
@@ -88,12 +95,16 @@ class RunResult:
     series : daily series (``day``, ``collected_cum``, ``outstanding``,
         ``open_accounts``, ``stress_mean``, ``backlog``), one value per simulated day.
     info : seed, replication, policy name, wall seconds, SimPy events, days simulated.
+    warnings : plain-text warnings about the run for the console to print, e.g. a
+        stream run whose backlog or occupancy trends across the measured window (the
+        centre was not in steady state).
     """
 
     kpis: dict[str, float]
     groups: list[dict[str, Any]]
     series: dict[str, np.ndarray]
     info: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def records(self) -> list[dict[str, Any]]:
         """Tidy rows: the overall KPIs (group ``all``), then one row per group."""
@@ -116,6 +127,7 @@ def account_kpis(
     exposure = float(pf.principal[mask].sum())
     owed = exposure + float(st.interest[mask].sum())
     collected = float(st.collected[mask].sum() + st.sale_proceeds[mask].sum())
+    collected_pv = float(st.recovered_pv[mask].sum())
     costs = {f"cost_{c}": float(st.cost[c][mask].sum()) for c in st.cost}
     reg = sc.compliance
     costs["cost_regulatory"] += float(st.complaints[mask].sum()) * reg.cost_per_complaint_yuan
@@ -141,9 +153,21 @@ def account_kpis(
         recovery_rate=_ratio(collected, owed),
         # Share of the balance at entry collected within 30 days of entry.
         collected_30d_rate=_ratio(float(st.collected_30d[mask].sum()), exposure),
+        # Time-valued recovery: every yuan counted in collected_total (payments and
+        # sale proceeds) discounted to the account's entry at the cost of funds.
+        collected_pv=collected_pv,
+        recovery_rate_pv=_ratio(collected_pv, owed),
+        # Shares of what was owed collected within 30, 60 and 90 days of entry: the
+        # speed of recovery, on recovery_rate's footing (the 90-day share <= recovery_rate).
+        collected_30d_share=_ratio(float(st.recovered_30d[mask].sum()), owed),
+        collected_60d_share=_ratio(float(st.recovered_60d[mask].sum()), owed),
+        collected_90d_share=_ratio(float(st.recovered_90d[mask].sum()), owed),
         **costs,
         cost_total=cost_total,
         net_recovery=collected - cost_total,
+        # Costs undiscounted: they are booked without a date, and counting them at face
+        # value overstates them (they fall after entry), so this errs low.
+        net_recovery_pv=collected_pv - cost_total,
         breach_cost=breach_cost,
         cost_to_collect=_ratio(cost_total, collected),
         discounts_total=float(st.discount[mask].sum()),
@@ -221,10 +245,47 @@ def compute_result(
         backlog_end=float(backlog[-1]) if backlog.size else 0.0,
         open_at_end=float((st.status == OPEN).sum()),
     )
+    warnings: list[str] = []
+    if np.isfinite(pf.window[1]):
+        steady_kpis, warnings = steady_state_checks(arr, pf.window)
+        kpis.update(steady_kpis)
     groups: list[dict[str, Any]] = []
     for s, name in enumerate(pf.segment_names):
         groups.append({"group": "segment", "name": name, **kpis_of(measured & (pf.segment == s))})
     if arms is not None and arm_names is not None and np.size(arms) == pf.n:
         for a, name in enumerate(arm_names):
             groups.append({"group": "arm", "name": name, **kpis_of(measured & (arms == a))})
-    return RunResult(kpis=kpis, groups=groups, series=arr, info=info)
+    return RunResult(kpis=kpis, groups=groups, series=arr, info=info, warnings=warnings)
+
+
+def steady_state_checks(
+    series: dict[str, np.ndarray], window: tuple[float, float]
+) -> tuple[dict[str, float], list[str]]:
+    """Trend tests of the daily backlog and occupancy across the measured ``window``
+    of a stream run (:func:`collectsim.steady.trend`): the KPIs ``backlog_trend_per_30d``
+    (accounts per 30 days), ``backlog_trend_pvalue``, ``occupancy_trend_per_30d``
+    (occupancy per 30 days) and ``occupancy_trend_pvalue``, and a warning per series
+    whose trend is significant and material (the centre was not in steady state)."""
+    w = steady.window_days(series["day"], window)
+    tests = {
+        "backlog": (steady.trend(series["backlog"][w]), "accounts", "{:+,.0f}", "{:,.0f}"),
+        "occupancy": (
+            steady.trend(series["busy_minutes"][w], series["available_minutes"][w]),
+            "occupancy",
+            "{:+.3f}",
+            "{:.3f}",
+        ),
+    }
+    kpis: dict[str, float] = {}
+    warnings: list[str] = []
+    for name, (tr, unit, fmt_change, fmt_level) in tests.items():
+        kpis[f"{name}_trend_per_30d"] = tr.per_30d
+        kpis[f"{name}_trend_pvalue"] = tr.pvalue
+        if tr.significant():
+            warnings.append(
+                f"the {name} trends across the measured window (days {window[0]:.0f}-{window[1]:.0f}): "
+                f"{fmt_change.format(tr.per_30d)} {unit} per 30 days on a mean of {fmt_level.format(tr.mean)} "
+                f"(p = {tr.pvalue:.3f}); the centre is not in steady state: lengthen portfolio.warmup_days "
+                "(scripts/warmup.py)"
+            )
+    return kpis, warnings

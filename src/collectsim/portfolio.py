@@ -127,10 +127,11 @@ def build_portfolio(cfg: PortfolioConfig, streams: RandomStreams) -> Portfolio:
         cols["principal"][idx] = sample(seg.principal_yuan, rng, m)
         cols["daily_rate"][idx] = sample(seg.daily_rate, rng, m)
         cols["ability"][idx] = np.clip(sample(seg.ability, rng, m), 0.0, 1.0)
-        cols["willingness"][idx] = np.clip(sample(seg.willingness, rng, m), 0.0, 1.0)
+        # The scale moves every borrower's willingness on the same draws (clipped at 1).
+        cols["willingness"][idx] = np.clip(sample(seg.willingness, rng, m) * cfg.willingness_scale, 0.0, 1.0)
         cols["contactability"][idx] = np.clip(sample(seg.contactability, rng, m), 0.0, 1.0)
         cols["sensitivity"][idx] = np.maximum(sample(seg.stress_sensitivity, rng, m), 0.0)
-        shocked = rng.random(m) < seg.hardship_prob
+        shocked = rng.random(m) < min(seg.hardship_prob * cfg.hardship_scale, 1.0)
         days = np.maximum(sample(seg.hardship_days, rng, m), 0.0)
         cols["hardship"][idx] = np.where(shocked, days, 0.0)
     propensity = cols["ability"] * cols["willingness"]

@@ -64,6 +64,11 @@ class PortfolioConfig:
     # Multiplies the chance that a call reaches the borrower, by hour of day (24 values
     # in [0, 1]); all ones: the hour does not matter.
     reach_by_hour: list[float] = field(default_factory=lambda: [1.0] * 24)
+    # Book-wide multipliers for studies of where a ranking flips: every borrower's drawn
+    # willingness times willingness_scale (clipped at 1), every segment's hardship_prob
+    # times hardship_scale (clipped at 1). 1: the book as its segments define it.
+    willingness_scale: float = 1.0
+    hardship_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -78,12 +83,12 @@ class StressConfig:
     # While stress lasts, the borrower's own repayment intensity sees willingness
     # lowered by exp(-intensity_effect * stress); every contact's response strength is
     # damped by exp(-response_effect * stress); above reactance_threshold a delivered
-    # contact loses reactance_strength * (stress - threshold) of strength, and can turn
-    # negative (pressure backfires). Zero: no such effect.
+    # contact on a channel with a reactance setting (channels.<name>.reactance) loses
+    # reactance * (stress - threshold) of strength, and can turn negative (pressure
+    # backfires). Zero: no such effect.
     intensity_effect: float = 0.0
     response_effect: float = 0.0
     reactance_threshold: float = 0.0
-    reactance_strength: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,17 @@ class ChannelConfig:
     cost_key: str = ""
     third_party: bool = False
     answer_prob: float | None = None
+    # Reactance: strength lost per unit of stress above stress.reactance_threshold
+    # (0: this channel never backfires through stress).
+    reactance: float = 0.0
+    # Credibility: a delivered contact lifts the borrower's willingness toward 1 by
+    # this share, for credibility_days (a legal threat believed).
+    credibility_lift: float = 0.0
+    credibility_days: float = 0.0
+    # Priority: a delivered contact moves this lender up the borrower's list of
+    # creditors, taking this share off the time the borrower's money has been going
+    # elsewhere (see response.competition_rate).
+    priority_gain: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +185,29 @@ class LawsuitConfig:
     willingness_exp: float
     stress_increment: float
     complaint_prob: float
+    # A filed lawsuit is a credible threat until judgment: willingness lifted toward 1
+    # by credibility_lift from filing (credibility_days after filing at most).
+    credibility_lift: float = 0.0
+    credibility_days: float = 0.0
+    priority_gain: float = 0.0
+    # After a won judgment, enforcement goes on for enforcement_days: the borrower's
+    # willingness is lifted toward 1 by enforcement_lift (in China a debtor who ignores
+    # a judgment can be listed as dishonest, which restricts high consumption); what is
+    # still owed at its end is written off. 0 days: the rest is written off at judgment.
+    enforcement_days: float = 0.0
+    enforcement_lift: float = 0.0
+
+
+@dataclass(frozen=True)
+class AgencyConfig:
+    """A collection agency working the accounts outsourced to it: up to
+    ``lines_per_day`` contacts a day on channel ``channel`` (a dialler channel), each
+    account at most every ``every_days`` days; paid only its commission on what it
+    collects (``channels.outsourcing_commission``)."""
+
+    lines_per_day: int = 0
+    every_days: int = 3
+    channel: str = "agency_call"
 
 
 @dataclass(frozen=True)
@@ -190,6 +229,7 @@ class ChannelsConfig:
     outsourcing_commission: float
     debt_sale_price_fraction: float
     extra: dict[str, ChannelConfig] = field(default_factory=dict)
+    agency: AgencyConfig = field(default_factory=AgencyConfig)
 
 
 @dataclass(frozen=True)
@@ -252,12 +292,18 @@ class ComplianceConfig:
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """Run length and seeding."""
+    """Run length, seeding and the cost of funds that values time.
+
+    ``cost_of_funds_annual`` is a continuously compounded annual rate: a yuan collected
+    ``a`` days after the account's entry is worth ``exp(-cost_of_funds_annual * a / 365)``
+    at entry (the ``*_pv`` KPIs).
+    """
 
     horizon_days: int
     legal_tail_days: int
     seed: int
     replications: int
+    cost_of_funds_annual: float = 0.08
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,9 @@ def mutable(cls: type) -> type:
         if f.default is not dataclasses.MISSING:
             fields.append((f.name, tp, dataclasses.field(default=f.default)))
         elif f.default_factory is not dataclasses.MISSING:
-            fields.append((f.name, tp, dataclasses.field(default_factory=f.default_factory)))
+            # A nested dataclass defaults to its mutable twin (OmegaConf checks the type).
+            factory = tp if dataclasses.is_dataclass(tp) else f.default_factory
+            fields.append((f.name, tp, dataclasses.field(default_factory=factory)))
         else:
             fields.append((f.name, tp))
     name = f"{cls.__name__}Schema"

@@ -33,6 +33,16 @@ class AccountState:
         self.interest = np.zeros(n)
         self.collected = np.zeros(n)
         self.collected_30d = np.zeros(n)
+        # Everything recovery_rate counts (payments and debt-sale proceeds), booked by
+        # its age at payment: within 30, 60 and 90 days of entry, and its present value
+        # at entry discounted at cost_of_funds_annual (see _book_recovered).
+        self.recovered_30d = np.zeros(n)
+        self.recovered_60d = np.zeros(n)
+        self.recovered_90d = np.zeros(n)
+        self.recovered_pv = np.zeros(n)
+        #: annual cost of funds, continuously compounded (the engine sets
+        #: ``simulation.cost_of_funds_annual``; 0: no discounting)
+        self.cost_of_funds_annual = 0.0
         self.discount = np.zeros(n)
         self.written_off = np.zeros(n)
         self.sold = np.zeros(n)
@@ -138,10 +148,11 @@ class AccountState:
             self.plans_completed[cured[self.plan_active[cured]]] += 1
             self._close(cured, t if np.ndim(t) == 0 else np.asarray(t)[done], CURED)
             self.cure_time[cured] = self.close_time[cured]
+        paid = amount.copy()
+        if cured.size:
+            paid[done] += rest
+        self._book_recovered(idx, paid, t)
         if self.payment_log is not None:
-            paid = amount.copy()
-            if cured.size:
-                paid[done] += rest
             # Only amounts actually paid: closing a forgiven settlement pays nothing.
             keep = paid > 0
             times = np.broadcast_to(np.asarray(t, dtype=float), idx.shape)[keep]
@@ -159,9 +170,24 @@ class AccountState:
         self.balance[idx] = 0.0
         self._close(idx, t, WRITTEN_OFF)
 
+    def _book_recovered(self, idx: np.ndarray, amount: np.ndarray, t: np.ndarray | float) -> None:
+        """Book ``amount`` (yuan, counted in recovery) received at ``t`` by its age.
+
+        The present value at entry discounts continuously at the annual cost of funds
+        ``r`` over a 365-day year: ``amount * exp(-r * (t - entry_time) / 365)``.
+        """
+        age = t - self.pf.entry_time[idx]
+        self.recovered_30d[idx] += np.where(age < 30.0, amount, 0.0)
+        self.recovered_60d[idx] += np.where(age < 60.0, amount, 0.0)
+        self.recovered_90d[idx] += np.where(age < 90.0, amount, 0.0)
+        self.recovered_pv[idx] += amount * np.exp(-self.cost_of_funds_annual / 365.0 * age)
+
     def sell(self, idx: np.ndarray, t: float, price_fraction: float) -> None:
         self.sold[idx] += self.balance[idx]
-        self.sale_proceeds[idx] += price_fraction * self.balance[idx]
+        proceeds = price_fraction * self.balance[idx]
+        self.sale_proceeds[idx] += proceeds
+        # Sale proceeds count in recovery_rate, so they count in its time-valued forms.
+        self._book_recovered(idx, proceeds, t)
         self.balance[idx] = 0.0
         self._close(idx, t, SOLD)
 

@@ -35,15 +35,22 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
 
 def _dist(key: str, d: Dist, *, low: float | None = None, high: float | None = None) -> None:
     check_dist(d, key)
-    if low is not None and d.kind == "beta":
+    if (low is not None and d.kind == "beta") or (low is None and high is None):
         return
-    if d.kind == "constant" and d.value is not None:
-        if low is not None and d.value < low:
-            raise ConfigError(f"{key}.value must be >= {low:g}, got {d.value:g}")
-        if high is not None and d.value > high:
-            raise ConfigError(f"{key}.value must be <= {high:g}, got {d.value:g}")
-    if d.kind == "uniform" and low is not None and d.low is not None and d.low < low:
-        raise ConfigError(f"{key}.low must be >= {low:g}, got {d.low:g}")
+    # The bounds a draw can reach: a value outside the allowed range is refused, never
+    # clipped without a word.
+    rule = (
+        f"in [{low:g}, {high:g}]"
+        if low is not None and high is not None
+        else f">= {low:g}"
+        if low is not None
+        else f"<= {high:g}"
+    )
+    ends = {"constant": ("value",), "uniform": ("low", "high")}.get(d.kind, ())
+    for end in ends:
+        v = getattr(d, end)
+        if v is not None and ((low is not None and v < low) or (high is not None and v > high)):
+            raise ConfigError(f"{key}.{end} must be {rule}, got {v:g}")
 
 
 def _channel(key: str, c: ChannelConfig) -> None:
@@ -52,6 +59,14 @@ def _channel(key: str, c: ChannelConfig) -> None:
     _pos(f"{key}.stress_increment", c.stress_increment, allow_zero=True)
     _in(f"{key}.complaint_prob", c.complaint_prob, 0.0, 1.0)
     _in(f"{key}.hour", c.hour, 0.0, 24.0)
+    _pos(f"{key}.reactance", c.reactance, allow_zero=True)
+    _escalation(key, c.credibility_lift, c.credibility_days, c.priority_gain)
+
+
+def _escalation(key: str, lift: float, days: float, gain: float) -> None:
+    _in(f"{key}.credibility_lift", lift, 0.0, 1.0)
+    _pos(f"{key}.credibility_days", days, allow_zero=True)
+    _in(f"{key}.priority_gain", gain, 0.0, 1.0)
 
 
 def did_you_mean(word: str, choices: Sequence[str], parent: str = "") -> str:
@@ -96,6 +111,7 @@ def validate_scenario(s: Scenario) -> None:
     _pos("simulation.legal_tail_days", sim.legal_tail_days, allow_zero=True)
     _pos("simulation.seed", sim.seed, allow_zero=True)
     _pos("simulation.replications", sim.replications)
+    _pos("simulation.cost_of_funds_annual", sim.cost_of_funds_annual, allow_zero=True)
 
     p = s.portfolio
     _choice("portfolio.arrival", p.arrival, ARRIVAL_MODES)
@@ -147,7 +163,6 @@ def validate_scenario(s: Scenario) -> None:
         "intensity_effect",
         "response_effect",
         "reactance_threshold",
-        "reactance_strength",
     ):
         _pos(f"stress.{name}", getattr(st, name), allow_zero=True)
 
@@ -177,7 +192,12 @@ def validate_scenario(s: Scenario) -> None:
     _pos("channels.telephony_yuan_per_minute", ch.telephony_yuan_per_minute, allow_zero=True)
     _in("channels.outsourcing_commission", ch.outsourcing_commission, 0.0, 1.0)
     _in("channels.debt_sale_price_fraction", ch.debt_sale_price_fraction, 0.0, 1.0)
+    _pos("channels.agency.lines_per_day", ch.agency.lines_per_day, allow_zero=True)
+    _pos("channels.agency.every_days", ch.agency.every_days)
     law = ch.lawsuit
+    _escalation("channels.lawsuit", law.credibility_lift, law.credibility_days, law.priority_gain)
+    _pos("channels.lawsuit.enforcement_days", law.enforcement_days, allow_zero=True)
+    _in("channels.lawsuit.enforcement_lift", law.enforcement_lift, 0.0, 1.0)
     _pos("channels.lawsuit.team_size", law.team_size)
     _pos("channels.lawsuit.prep_days", law.prep_days, allow_zero=True)
     _dist("channels.lawsuit.delay_days", law.delay_days, low=0.0)
@@ -193,6 +213,9 @@ def validate_scenario(s: Scenario) -> None:
             )
         _in(f"channels.lawsuit.fee_brackets.{i}.rate", b.rate, 0.0, 1.0)
         last = b.from_yuan
+
+    _pos("portfolio.willingness_scale", s.portfolio.willingness_scale, allow_zero=True)
+    _pos("portfolio.hardship_scale", s.portfolio.hardship_scale, allow_zero=True)
 
     co = s.collectors
     _pos("collectors.size", co.size)

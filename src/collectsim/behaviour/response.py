@@ -66,6 +66,9 @@ class Borrowers:
     in_hardship : inside a hardship shock at the time.
     can_commit : free of an active plan and of a pending promise.
     balance : outstanding balance, yuan.
+    breached : the account's contacts broke a contact rule today (``None``: not known).
+    attempts_7d : call attempts on the borrower's own number in the last 7 days
+        (``None``: not known).
     """
 
     ability: np.ndarray
@@ -75,6 +78,8 @@ class Borrowers:
     in_hardship: np.ndarray
     can_commit: np.ndarray
     balance: np.ndarray
+    breached: np.ndarray | None = None
+    attempts_7d: np.ndarray | None = None
 
 
 @dataclass
@@ -150,6 +155,7 @@ class ResponseModel(Protocol):
     def instalment_paid(self, idx: np.ndarray, time: float, borrowers: Borrowers) -> np.ndarray:
         """Whether the plan instalments of accounts ``idx``, due at ``time``, are paid."""
 
-    def willingness_factor(self, stress: np.ndarray) -> np.ndarray:
-        """The factor (in (0, 1]) that stress puts on the borrower's willingness in
-        their own repayment intensity; all ones for no such effect."""
+    def willingness_factor(self, idx: np.ndarray, t: float, stress: np.ndarray) -> np.ndarray:
+        """The factor on the willingness of accounts ``idx`` in their own repayment
+        intensity at ``t`` (``stress``: their stress then); all ones for no such effect.
+        The standard model lowers it with stress and raises it under a credible threat."""

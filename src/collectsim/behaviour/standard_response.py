@@ -13,9 +13,27 @@ contact is ``stress_increment_c * harshness`` per unit of sensitivity.
 While stress lasts it also lowers the borrower's own repayment intensity: the
 behaviour model sees willingness times ``exp(-stress.intensity_effect * stress)``
 (:meth:`StandardResponse.willingness_factor`). A contact's strength is damped by
-``exp(-stress.response_effect * stress)`` for every channel, and above
-``stress.reactance_threshold`` it loses ``stress.reactance_strength * (stress -
-threshold)``: enough pressure makes a contact lower repayment (reactance).
+``exp(-stress.response_effect * stress)`` for every channel.
+
+**Reactance** (backfire) acts only where configured: a contact on channel ``c`` loses
+``reactance_c * max(stress - stress.reactance_threshold, 0)`` of strength (by default
+only third-party contact has a reactance), a contact on a day when the account's
+contacts broke a contact rule loses ``breach_reactance``, and a call to a borrower
+called more than ``frequency_threshold_7d`` times in 7 days loses
+``frequency_reactance`` per call above it. Enough of it turns a contact negative.
+
+**Credibility.** A delivered contact on a channel with ``credibility_lift`` (a legal
+warning, a filed lawsuit) lifts the borrower's willingness toward 1 by that share for
+``credibility_days``: ``w -> w + lift * (1 - w)``, in the contact responses and in the
+borrower's own repayment intensity. A won judgment under enforcement does the same
+for the enforcement period (:meth:`StandardResponse.credible`).
+
+**Competing creditors.** A late borrower's money goes more and more to other creditors
+and spending: this lender's share of it is ``exp(-competition_rate * age)``, with
+``age`` the days since entry, less the priority that contacts bought back: a
+delivered contact on a channel with ``priority_gain`` g sets ``age -> (1 - g) * age``.
+The share multiplies the borrower's own repayment intensity and every contact's
+strength, so waiting has a cost and the lender who presses is paid first.
 
 **Complaints.** Each delivered contact draws a complaint with probability
 ``complaint_prob_c * (1 + stress.complaint_effect * stress)``.
@@ -43,6 +61,7 @@ clipped to [0, 1]).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -55,25 +74,54 @@ from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario_types import ConversationConfig, StressConfig
 
+#: The response node's own parameters (``response.<name>``), see the module docstring.
+PARAMS = ("competition_rate", "breach_reactance", "frequency_threshold_7d", "frequency_reactance")
+
 
 class StandardResponse:
     """The default response model; see the module docstring for the equations.
 
     Its coefficients are the ``stress`` and ``conversation`` config groups (typed
-    schemas); the ``response`` node itself takes no parameters.
+    schemas), the channels' own settings, and the ``response`` node's parameters
+    :data:`PARAMS` (all 0 when not given: no competition, no breach or frequency
+    reactance).
     """
 
-    def __init__(self, stress: StressConfig, conversation: ConversationConfig) -> None:
+    def __init__(
+        self,
+        stress: StressConfig,
+        conversation: ConversationConfig,
+        *,
+        competition_rate: float = 0.0,
+        breach_reactance: float = 0.0,
+        frequency_threshold_7d: float = math.inf,
+        frequency_reactance: float = 0.0,
+    ) -> None:
         self.stress_cfg = stress
         self.cv = conversation
         self.avoidance = stress.contactability_effect
+        self.competition_rate = competition_rate
+        self.breach_reactance = breach_reactance
+        self.frequency_threshold_7d = frequency_threshold_7d
+        self.frequency_reactance = frequency_reactance
 
     @classmethod
     def from_config(
         cls, params: dict[str, Any], key: str, *, stress: StressConfig, conversation: ConversationConfig, **_: Any
     ) -> StandardResponse:
-        params_from(params, key, ())
-        return cls(stress, conversation)
+        from collectsim.errors import ConfigError
+
+        # Every parameter is optional (0: the mechanism is off); a given one is a number >= 0.
+        p = params_from(
+            params, key, tuple(k for k in PARAMS if k in params) + tuple(k for k in params if k not in PARAMS)
+        )
+        unknown = sorted(set(p) - set(PARAMS))
+        if unknown:
+            raise ConfigError(f"{key}.{unknown[0]} is not a known key; allowed keys: {', '.join(PARAMS)}")
+        for name, v in p.items():
+            if v < 0:
+                raise ConfigError(f"{key}.{name} must be >= 0, got {v:g}")
+        return cls(stress, conversation, **p)
 
     # ------------------------------------------------------------------ set-up
     def start(self, portfolio: Portfolio, streams: RandomStreams, channels: ChannelTable) -> None:
@@ -83,37 +131,89 @@ class StandardResponse:
         self.rng_conv = streams["conversation"]
         self.keep = np.zeros(portfolio.n, dtype=bool)  # the pending promise will be kept
         self.adherence = np.zeros(portfolio.n)  # chance of paying each plan instalment
+        self.cred_until = np.full(portfolio.n, -np.inf)  # a credible threat lasts until then
+        self.cred_lift = np.zeros(portfolio.n)  # ... lifting willingness toward 1 by this share
+        self.origin = portfolio.entry_time.copy()  # age (competing creditors) counts from here
 
     def contact_stress(self, channel: int, harshness: float) -> float:
         return float(self.ch.stress_increment[channel] * harshness)
 
+    # ------------------------------------------------------------------ lasting effects
+    def lift(self, idx: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+        """The credibility lift on willingness of accounts ``idx`` at ``t`` (0 when none)."""
+        return np.where(t < self.cred_until[idx], self.cred_lift[idx], 0.0)
+
+    def share(self, idx: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+        """This lender's share of the borrower's repayment capacity at ``t`` (1 without
+        competing creditors)."""
+        if not self.competition_rate:
+            return np.ones(np.size(idx))
+        return np.exp(-self.competition_rate * np.maximum(t - self.origin[idx], 0.0))
+
+    def credible(self, idx: np.ndarray, t: float, lift: float, days: float) -> None:
+        """From ``t`` a credible threat (enforcement of a judgment) lifts willingness by
+        ``lift`` for ``days``; ``lift`` 0 ends any such threat."""
+        self.cred_lift[idx] = lift
+        self.cred_until[idx] = t + days if lift > 0 else -np.inf
+
     # ------------------------------------------------------------------ contacts
-    def willingness_eff(self, borrowers: Borrowers) -> np.ndarray:
-        """Willingness lowered by stress: pressure crowds out the intention to pay."""
-        return borrowers.willingness * np.exp(-self.stress_cfg.willingness_effect * borrowers.stress)
+    def willingness_eff(self, borrowers: Borrowers, lift: np.ndarray | float = 0.0) -> np.ndarray:
+        """Willingness lowered by stress (pressure crowds out the intention to pay) and
+        lifted by a credible threat."""
+        w = borrowers.willingness * np.exp(-self.stress_cfg.willingness_effect * borrowers.stress)
+        return w + lift * (1.0 - w)
 
     def strength(self, contacts: Contacts, borrowers: Borrowers, w_eff: np.ndarray) -> np.ndarray:
         """Response strength of each contact (0 when it did not reach the borrower)."""
         ch, code, cfg = self.ch, contacts.channel, self.stress_cfg
         raw = ch.impulse[code] * borrowers.ability ** ch.ability_exp[code] * w_eff ** ch.willingness_exp[code]
-        raw = raw * contacts.skill
+        raw = raw * contacts.skill * self.share(contacts.idx, contacts.time)
         s = borrowers.stress
         if cfg.response_effect:
             # Stress weakens the response to every channel, firm and legal ones included.
             raw = raw * np.exp(-cfg.response_effect * s)
-        if cfg.reactance_strength:
-            # Reactance: past the threshold more pressure lowers repayment.
-            raw = raw - cfg.reactance_strength * np.maximum(s - cfg.reactance_threshold, 0.0)
+        # Reactance, only where configured: past the threshold more pressure on a
+        # channel with a reactance setting lowers repayment.
+        raw = raw - ch.reactance[code] * np.maximum(s - cfg.reactance_threshold, 0.0)
+        if self.breach_reactance and borrowers.breached is not None:
+            raw = raw - self.breach_reactance * borrowers.breached
+        if self.frequency_reactance and borrowers.attempts_7d is not None:
+            over = np.maximum(borrowers.attempts_7d - self.frequency_threshold_7d, 0.0)
+            raw = raw - np.where(ch.is_call[code], self.frequency_reactance * over, 0.0)
         return np.where(contacts.connected, raw, 0.0)
 
-    def willingness_factor(self, stress: np.ndarray) -> np.ndarray:
-        """The factor stress puts on the willingness in the borrower's own repayment
-        intensity while it lasts: ``exp(-stress.intensity_effect * stress)``."""
-        return np.exp(-self.stress_cfg.intensity_effect * stress)
+    def willingness_factor(self, idx: np.ndarray, t: float, stress: np.ndarray) -> np.ndarray:
+        """The factor on the willingness in the borrower's own repayment intensity:
+        stress lowers it (``exp(-stress.intensity_effect * stress)``), a credible threat
+        lifts it toward 1, and this lender's share of the borrower's money scales it."""
+        w = self.pf.willingness[idx]
+        ws = w * np.exp(-self.stress_cfg.intensity_effect * stress)
+        lifted = ws + self.lift(idx, t) * (1.0 - ws)
+        return lifted / np.maximum(w, 1e-12) * self.share(idx, t)
+
+    def _remember(self, contacts: Contacts) -> None:
+        """Lasting effects of delivered contacts: credibility and creditor priority."""
+        ch, code, idx, t = self.ch, contacts.channel, contacts.idx, contacts.time
+        got = contacts.connected
+        lift = ch.credibility_lift[code]
+        m = got & (lift > 0)
+        if m.any():
+            i = idx[m]
+            active = np.where(t[m] < self.cred_until[i], self.cred_lift[i], 0.0)
+            self.cred_lift[i] = np.maximum(active, lift[m])
+            self.cred_until[i] = np.maximum(self.cred_until[i], t[m] + ch.credibility_days[code[m]])
+        gain = ch.priority_gain[code]
+        m = got & (gain > 0)
+        if m.any() and self.competition_rate:
+            i = idx[m]
+            age = np.maximum(t[m] - self.origin[i], 0.0)
+            self.origin[i] = t[m] - (1.0 - gain[m]) * age
 
     def respond(self, contacts: Contacts, borrowers: Borrowers) -> Response:
-        w_eff = self.willingness_eff(borrowers)
+        idx, t = contacts.idx, contacts.time
+        w_eff = self.willingness_eff(borrowers, self.lift(idx, t))
         strength = self.strength(contacts, borrowers, w_eff)
+        self._remember(contacts)
         p = np.clip(
             self.ch.complaint_prob[contacts.channel] * (1.0 + self.stress_cfg.complaint_effect * borrowers.stress),
             0.0,

@@ -9,7 +9,6 @@ replications, results written next to the job's ``.hydra/`` folder.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -24,8 +23,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from collectsim.cli.precheck import fail, precheck
-from collectsim.cli.results import RESULT_FILES, versions, write_job, write_results
-from collectsim.cli.sweep_folder import SHOWN_ONLY, interrupted_message, sweep_id, without
+from collectsim.cli.results import versions, write_job, write_results
+from collectsim.cli.sweep_folder import finished, interrupted_message, sweep_id
 from collectsim.cli.sweep_progress import report_job_done
 from collectsim.cli.table import kpi_report
 from collectsim.config import config_dir, scenario_from_config
@@ -35,9 +34,6 @@ from collectsim.schemas import register_schemas
 from collectsim.validation import cli_key
 
 register_schemas()
-
-#: Overrides that change where or how results are shown, not the results themselves.
-NOT_RESULT_KEYS = SHOWN_ONLY | {"study", "experiment", "objectives"}
 
 
 def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
@@ -57,7 +53,7 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     }
     if multirun:
         job["sweep_id"] = sweep_id(Path(hc.sweep.dir))
-    if cfg.get("resume") and _finished(out_dir, job["overrides"], job.get("sweep_id")):
+    if cfg.get("resume") and finished(out_dir, job["overrides"], job.get("sweep_id")):
         if multirun:
             report_job_done(
                 Path(hc.sweep.dir),
@@ -105,25 +101,6 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     return means
 
 
-def _finished(out_dir: Path, overrides: list[str], sweep: str | None) -> bool:
-    """Whether ``out_dir`` already holds this cell's complete, successful results from
-    the same sweep."""
-    try:
-        done = json.loads((out_dir / "job.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-
-    def key(ovs: list[str]) -> list[str]:
-        return sorted(without(ovs, NOT_RESULT_KEYS))
-
-    return (
-        done.get("status") == "ok"
-        and done.get("sweep_id") == sweep
-        and key(done.get("overrides", [])) == key(overrides)
-        and all((out_dir / name).is_file() for name in RESULT_FILES)
-    )
-
-
 @hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")
 def _app(cfg: DictConfig) -> Any:
     return run_job(cfg)
@@ -133,6 +110,7 @@ def main() -> None:
     """Entry point of the ``collectsim`` console script."""
     argv = sys.argv[1:]
     signal.signal(signal.SIGINT, _on_interrupt)
+    _workers_start_deaf_to_ctrl_c()
     try:
         try:
             precheck(argv)
@@ -175,6 +153,36 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         print(interrupted_message(), file=sys.stderr, flush=True)
     finally:
         os._exit(130)
+
+
+def _workers_start_deaf_to_ctrl_c() -> None:
+    """Start joblib's workers with SIGINT blocked, so that Ctrl-C (sent by the terminal
+    to every process of its group) never reaches a worker, even while it is still
+    importing, before any handler of its own could be installed; the parent, which
+    still receives it, stops them (:func:`_on_interrupt`).
+
+    A signal mask is inherited through fork and exec. It is set only around loky's
+    fork-and-exec of a worker, in the spawning thread: a Ctrl-C pressed meanwhile stays
+    pending and reaches the parent when the mask is restored. (Around the whole pool
+    start-up would not do: loky's resource tracker unblocks SIGINT on its way.)
+    """
+    try:
+        from joblib.externals.loky.backend import fork_exec as module
+    except ImportError:  # pragma: no cover - joblib comes with the launcher
+        return
+    launch = module.fork_exec
+    if getattr(launch, "deaf_to_ctrl_c", False):
+        return
+
+    def masked(*args: Any, **kwargs: Any) -> Any:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            return launch(*args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+    masked.deaf_to_ctrl_c = True  # type: ignore[attr-defined]
+    module.fork_exec = masked
 
 
 def _stop_workers() -> None:

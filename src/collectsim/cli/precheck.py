@@ -11,13 +11,15 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import OverrideParseException
 from hydra.types import RunMode
+from omegaconf import OmegaConf
 
-from collectsim.config import compose, scenario_from_config
+from collectsim.config import compose, config_dir, option_file, scenario_from_config, search_dirs
 from collectsim.engine import build_plugins
 from collectsim.errors import ConfigError
 from collectsim.validation import cli_key
@@ -53,9 +55,36 @@ def precheck(argv: list[str]) -> Checked | None:
         raise ConfigError(cli_key(str(exc))) from None
 
 
+def config_dir_options(argv: list[str]) -> tuple[list[str], list[str]] | None:
+    """``argv`` without ``--config-dir DIR`` (``-cd DIR``, ``--config-dir=DIR``), and
+    the ``hydra.searchpath`` override that adds those folders as Hydra does; None when
+    ``argv`` holds another Hydra option (``--help``, ``--cfg`` ...)."""
+    rest: list[str] = []
+    dirs: list[str] = []
+    args = iter(argv)
+    for a in args:
+        if a in ("--config-dir", "-cd"):
+            dirs.append(next(args, ""))
+        elif a.startswith("--config-dir="):
+            dirs.append(a.split("=", 1)[1])
+        elif a.startswith("-") and a not in MULTIRUN_FLAGS:
+            return None
+        else:
+            rest.append(a)
+    if not dirs:
+        return rest, []
+    for d in dirs:
+        if not Path(d).is_dir():
+            raise ConfigError(f"--config-dir {d}: no such folder")
+    paths = ",".join(f"file://{Path(d).resolve()}" for d in dirs)
+    return rest, [f"hydra.searchpath=[{paths}]"]
+
+
 def _precheck(argv: list[str]) -> Checked | None:
-    if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in argv):
+    split = config_dir_options(argv)
+    if split is None:
         return None
+    argv, searchpath = split
     flag = any(a in MULTIRUN_FLAGS for a in argv)
     texts = [a for a in argv if a not in MULTIRUN_FLAGS]
     parser = OverridesParser.create()
@@ -79,7 +108,7 @@ def _precheck(argv: list[str]) -> Checked | None:
         _with(ov, sweeps[ov.key_or_group][0]) if ov.key_or_group in sweeps else str(ov.input_line) for ov in parsed
     ]
 
-    cfg = compose(first, return_hydra_config=True)
+    cfg = compose([*first, *searchpath], return_hydra_config=True)
     multirun = flag or cfg.hydra.mode == RunMode.MULTIRUN
     if sweeps and not multirun:
         key, values = next(iter(sweeps.items()))
@@ -106,13 +135,15 @@ def _precheck(argv: list[str]) -> Checked | None:
             "(to add independent runs, sweep seed=... instead)"
         )
 
-    scenarios = [_checked(cfg)]
+    values_set = [ov.key_or_group for ov in parsed if "." in ov.key_or_group]  # not group choices
+    scenarios = [_checked(cfg, values_set, searchpath)]
     base = {ov.key_or_group: text for ov, text in zip(parsed, first)}
     for key, values in swept.items():
         for value in values[1:] if key in sweeps else values:
             overrides = dict(base)
             overrides[key] = _with_key(parsed, key, value)
-            scenarios.append(_checked(compose(list(overrides.values()))))
+            composed = compose([*overrides.values(), *searchpath], return_hydra_config=True)
+            scenarios.append(_checked(composed, values_set, searchpath))
 
     jobs = math.prod(len(v) for v in swept.values()) if multirun else 1
     if cfg.get("memory_check", True):
@@ -136,9 +167,22 @@ def _values(parser: OverridesParser, key: str, value: str) -> list[str]:
     return list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [value]
 
 
-def _checked(cfg: Any) -> Any:
-    scenario = scenario_from_config(cfg)
-    build_plugins(scenario)
+def _checked(cfg: Any, given: list[str], searchpath: list[str]) -> Any:
+    """The scenario of ``cfg``, built and checked. A value refused inside a group's file
+    from the user's ``--config-dir`` (not set on the command line: ``given``) names that
+    file."""
+    try:
+        scenario = scenario_from_config(cfg)
+        build_plugins(scenario)
+    except ConfigError as exc:
+        key = cli_key(str(exc)).split(" ", 1)[0]
+        group = key.split(".", 1)[0]
+        option = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}")
+        set_here = any(key == g or key.startswith(f"{g}.") or g.startswith(f"{key}.") for g in given)
+        path = option_file(group, str(option), search_dirs(searchpath)) if option and not set_here else None
+        if path is None or path.is_relative_to(config_dir()):
+            raise
+        raise ConfigError(f"{path}: {cli_key(str(exc))}") from None
     return scenario
 
 

@@ -23,6 +23,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from collectsim.cli.results import RESULT_FILES
+from collectsim.errors import CollectsimError
+
 STATE_FILE = ".sweep.json"
 LOCK_FILE = ".sweep.lock"
 DONE_DIR = ".done"
@@ -31,6 +34,8 @@ BOOKKEEPING = {STATE_FILE, LOCK_FILE, DONE_DIR}
 #: Overrides that may differ when a sweep resumes (they change how results are shown,
 #: not the results).
 SHOWN_ONLY = {"resume", "show_segments", "baseline", "publish", "publish_dir", "memory_check"}
+#: Overrides that change where or how results are shown, not the results themselves.
+NOT_RESULT_KEYS = SHOWN_ONLY | {"study", "experiment", "objectives"}
 
 #: The sweep this process is running (for the message on Ctrl-C).
 ACTIVE: dict[str, Any] = {}
@@ -93,9 +98,101 @@ class SweepRefused(SystemExit):
     """The sweep folder cannot be used (the message has been printed)."""
 
 
-def _refuse(message: str) -> None:
-    print(f"collectsim: error: {message}", file=sys.stderr, flush=True)
-    raise SweepRefused(2)
+class FolderRefused(CollectsimError):
+    """The sweep folder is in use, holds another sweep's results, or holds results and
+    the sweep was not asked to resume."""
+
+
+#: How the command line and the Python API spell the resume switch and the folder.
+CLI_WORDS = {"resume": "resume=true", "folder": "hydra.sweep.dir"}
+API_WORDS = {"resume": "resume=True", "folder": "out_dir"}
+
+
+def claim(
+    sweep_dir: Path,
+    overrides: list[str],
+    *,
+    resume: bool,
+    argv: list[str],
+    jobs: int,
+    words: dict[str, str] = CLI_WORDS,
+) -> str:
+    """Claim ``sweep_dir`` for the sweep defined by ``overrides``: lock it, refuse it
+    when it holds results (unless ``resume`` and the same sweep), stamp ``.sweep.json``
+    and return the sweep's id (the folder's own when resuming). The one guard of the
+    command line and of :func:`collectsim.experiments.run_experiments`.
+
+    Raises
+    ------
+    FolderRefused
+        With one line naming the folder and what to do; the folder is left as it was.
+    """
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(sweep_dir / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise FolderRefused(
+            f"{sweep_dir} is in use by another sweep; wait for it to end or choose another {words['folder']}"
+        ) from None
+    _LOCKS[str(sweep_dir)] = lock
+    try:
+        state = read_state(sweep_dir)
+        held = sorted(p.name for p in sweep_dir.iterdir() if p.name not in BOOKKEEPING)
+        if held and not resume:
+            raise FolderRefused(
+                f"{sweep_dir} already holds results ({len(held)} entries); choose an empty {words['folder']}, "
+                f"or add {words['resume']} to finish the sweep that is there"
+            )
+        if held and not state.get("id"):
+            raise FolderRefused(
+                f"{sweep_dir} holds results without a sweep id (an older collectsim); start a new sweep"
+            )
+        if held and definition(state.get("overrides", [])) != definition(overrides):
+            was = " ".join(definition(state.get("overrides", []))) or "(no overrides)"
+            raise FolderRefused(
+                f"{words['resume']} needs the same sweep as the one in {sweep_dir}: it was run with {was}"
+            )
+    except FolderRefused:
+        release(sweep_dir)
+        raise
+    new = {
+        "id": state.get("id") if held else uuid.uuid4().hex,
+        "overrides": overrides,
+        "argv": state.get("argv", argv) if held else argv,
+        "start": time.time(),
+        "jobs": jobs,
+    }
+    (sweep_dir / STATE_FILE).write_text(json.dumps(new, indent=2), encoding="utf-8")
+    shutil.rmtree(sweep_dir / DONE_DIR, ignore_errors=True)
+    (sweep_dir / DONE_DIR).mkdir()
+    return str(new["id"])
+
+
+def release(sweep_dir: Path) -> None:
+    """Release this process's lock on ``sweep_dir`` (if it holds one)."""
+    lock = _LOCKS.pop(str(sweep_dir), None)
+    if lock is not None and lock.is_locked:
+        lock.release()
+
+
+def finished(out_dir: Path, overrides: list[str], sweep: str | None) -> bool:
+    """Whether the job folder ``out_dir`` already holds this cell's complete, successful
+    results from the sweep ``sweep`` (the check behind resuming)."""
+    try:
+        done = json.loads((out_dir / "job.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+    def key(ovs: list[str]) -> list[str]:
+        return sorted(without(ovs, NOT_RESULT_KEYS))
+
+    return (
+        done.get("status") == "ok"
+        and done.get("sweep_id") == sweep
+        and key(done.get("overrides", [])) == key(overrides)
+        and all((out_dir / name).is_file() for name in RESULT_FILES)
+    )
 
 
 class SweepFolder(Callback):
@@ -106,60 +203,24 @@ class SweepFolder(Callback):
     """
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        resume = bool(config.get("resume"))
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(sweep_dir / LOCK_FILE))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            _refuse(f"{sweep_dir} is in use by another sweep; wait for it to end or choose another hydra.sweep.dir")
-        _LOCKS[str(sweep_dir)] = lock
-        overrides = [str(o) for o in config.hydra.overrides.task]
-        state = read_state(sweep_dir)
-        held = sorted(p.name for p in sweep_dir.iterdir() if p.name not in BOOKKEEPING)
-        if held and not resume:
-            _release(sweep_dir)
-            _refuse(
-                f"{sweep_dir} already holds results ({len(held)} entries); choose an empty hydra.sweep.dir, "
-                "or add resume=true to finish the sweep that is there"
-            )
-        if held and resume:
-            if not state.get("id"):
-                _release(sweep_dir)
-                _refuse(f"{sweep_dir} holds results without a sweep id (an older collectsim); start a new sweep")
-            if definition(state.get("overrides", [])) != definition(overrides):
-                _release(sweep_dir)
-                was = " ".join(definition(state.get("overrides", []))) or "(no overrides)"
-                _refuse(f"resume=true needs the same sweep as the one in {sweep_dir}: it was run with {was}")
         try:
             total = count_jobs(config)
         except Exception:  # noqa: BLE001 - progress is a convenience, never a failure
             total = 0
         argv = sys.argv[1:]
-        new = {
-            "id": state.get("id") if held else uuid.uuid4().hex,
-            "overrides": overrides,
-            "argv": state.get("argv", argv) if held else argv,
-            "start": time.time(),
-            "jobs": total,
-        }
-        (sweep_dir / STATE_FILE).write_text(json.dumps(new, indent=2), encoding="utf-8")
-        shutil.rmtree(sweep_dir / DONE_DIR, ignore_errors=True)
-        (sweep_dir / DONE_DIR).mkdir()
+        overrides = [str(o) for o in config.hydra.overrides.task]
+        try:
+            claim(sweep_dir, overrides, resume=bool(config.get("resume")), argv=argv, jobs=total)
+        except FolderRefused as exc:
+            print(f"collectsim: error: {exc}", file=sys.stderr, flush=True)
+            raise SweepRefused(2) from None
         ACTIVE.update(sweep_dir=str(sweep_dir), argv=argv, jobs=total)
         print(f"sweep of {total or '?'} job(s) into {sweep_dir}", file=sys.stderr, flush=True)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        _release(Path(str(config.hydra.sweep.dir)))
+        release(Path(str(config.hydra.sweep.dir)))
         ACTIVE.clear()
-
-
-def _release(sweep_dir: Path) -> None:
-    lock = _LOCKS.pop(str(sweep_dir), None)
-    if lock is not None and lock.is_locked:
-        lock.release()
 
 
 def interrupted_message() -> str:
