@@ -2,7 +2,7 @@
 random numbers, report the held-out targets at the fit, and show how well the targets pin
 each parameter down (collectsim.calibration_fit has the method).
 
-    python scripts/calibrate.py                     # the documented run (about 30 min on 2 free cores)
+    python scripts/calibrate.py                     # the documented run (68 min on 2 busy cores)
     python scripts/calibrate.py --mode tiny         # a small book, a few points (about a minute)
     python scripts/calibrate.py --params initial_excess,impulse_scale --max-evals 20 [override ...]
 
@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: mode -> (base overrides, parameters, replications, Nelder-Mead budget, slice points,
 #: replications behind the reported tables)
 MODES: dict[str, tuple[list[str], list[str], int, int, int, int]] = {
-    # Half the default book with half the team (the same accounts per agent): the
-    # documented run. The default book itself doubles the time for the same answer.
+    # A quarter of the default stream with one agent (the same accounts per agent): the
+    # documented run. The default book takes about four times as long.
     "docs": (
         ["quarter_book"],
         list(PARAMETERS),

@@ -59,3 +59,29 @@ def test_collectsim_app_is_dispatched_before_hydra(tmp_path) -> None:  # type: i
     assert "usage: collectsim app" in r.stdout and "--port" in r.stdout
     cmd = streamlit_command(8600, headless=True)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[cmd.index("--server.port") + 1] == "8600"
+
+
+def test_the_page_listens_on_this_machine_only_unless_shared() -> None:
+    cmd = streamlit_command(8600, headless=True)
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
+    shared = streamlit_command(8600, headless=True, address="0.0.0.0")
+    assert shared[shared.index("--server.address") + 1] == "0.0.0.0"
+
+
+def test_streamlit_settings_start_headless_without_usage_statistics() -> None:
+    import tomllib
+    from pathlib import Path
+
+    cfg = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert cfg["server"]["headless"] is True and cfg["server"]["address"] == "127.0.0.1"
+    assert cfg["browser"]["gatherUsageStats"] is False
+
+
+def test_the_page_says_when_the_team_is_not_the_headline_staffing_or_idle(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from collectsim.app.logic import run_choices, staffing_note
+
+    c = Choices(n_accounts=500, replications=2)
+    assert "more staffed per account than the headline study" in str(staffing_note(c))
+    outcome = run_choices(c, tmp_path / "run")
+    assert any("capacity does not bind" in n for n in outcome.notes), outcome.notes

@@ -389,3 +389,11 @@ def test_quick_study_run_leaves_the_committed_report(tmp_path: Path) -> None:
     assert (out / "report.md").is_file()
     assert _committed() == before
     assert not (tmp_path / "experiments").exists()
+
+
+def test_a_run_refused_by_the_config_check_leaves_no_folder(tmp_path: Path) -> None:
+    # --config-name is left to Hydra by the precheck, so the job itself refuses the value.
+    proc = collectsim("--config-name", "config", "portfolio.n_accounts=-5", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert one_line(proc) == "collectsim: error: portfolio.n_accounts must be > 0, got -5"
+    assert not (tmp_path / "outputs").exists()

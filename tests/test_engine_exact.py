@@ -84,6 +84,11 @@ def test_one_collector_works_an_exact_day() -> None:
         policy=daily_calls_policy(),
         collectors__size=1,
         collectors__connected_minutes={"kind": "constant", "value": 4.0},
+        # A 09:00-21:00 shift whose break comes off its end (no break inside the day).
+        collectors__shift_start_hour=9.0,
+        collectors__shift_end_hour=21.0,
+        collectors__break_after_hours=None,
+        collectors__shift_follows_window=False,
     )
     sim = Simulation(sc, 0, record_events=True)
     sim.run()
@@ -102,7 +107,14 @@ def test_one_collector_works_an_exact_day() -> None:
 
 def test_reg_f_cooldown_blocks_calls_for_seven_days_after_a_conversation() -> None:
     sc = small("compliance=reg_f", n=5)
-    sc = edit(sc, **quiet(sc), policy=daily_calls_policy())
+    sc = edit(
+        sc,
+        **quiet(sc),
+        policy=daily_calls_policy(),
+        collectors__shift_start_hour=9.0,
+        collectors__shift_end_hour=21.0,
+        collectors__break_after_hours=None,
+    )
     sim = Simulation(sc, 0)
     res = sim.run()
     # A call on days 0, 7, ..., 175 (26 conversations); the 154 daily requests between

@@ -95,7 +95,7 @@ def test_bad_input_names_the_offender(swept: tuple[pd.DataFrame, Path]) -> None:
         run_experiments([["policy=staged", "collectors.sise=3"]], replications=1, base=BASE)
     with pytest.raises(ConfigError, match="replications must be an integer >= 1, got 0"):
         run_experiments(CELLS, replications=0)
-    with pytest.raises(ConfigError, match=r"cells\[1\]: 'staged' is not an override"):
+    with pytest.raises(ConfigError, match=r"cells\.1: 'staged' is not an override"):
         run_experiments([["policy=soft_first"], ["staged"]], replications=1)
     with pytest.raises(ConfigError, match="listed twice"):
         run_experiments([["policy=staged"], ["policy=staged"]], replications=1)
@@ -172,3 +172,36 @@ def test_resume_reruns_only_the_missing_cells_under_one_sweep_id(tmp_path: Path)
     pd.testing.assert_frame_equal(first, again)
     own = json.loads((out / ".sweep.json").read_text())["id"]
     assert {json.loads((out / k / "job.json").read_text())["sweep_id"] for k in ("0", "1")} == {own}
+
+
+def test_the_report_of_a_small_sweep_prints_no_warning(swept: tuple[pd.DataFrame, Path]) -> None:
+    import warnings
+
+    from collectsim.report.cli import build_report
+    from collectsim.report.plots import mean_band
+
+    _, out = swept
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_report(out)
+        # A day only one replication reaches, and a day none does.
+        _, m, hw = mean_band(pd.DataFrame({"a": [1.0, 2.0, np.nan], "b": [3.0, np.nan, np.nan]}))
+    assert m[:2].tolist() == [2.0, 2.0] and np.isnan(m[2]) and np.isfinite(hw[0]) and np.isnan(hw[1:]).all()
+
+
+def test_report_refuses_a_baseline_not_in_the_sweep_before_writing(swept: tuple[pd.DataFrame, Path]) -> None:
+    from collectsim.report.cli import main
+
+    _, out = swept
+    before = (out / "report.md").read_bytes()
+    with pytest.raises(SystemExit) as exit_:
+        main([str(out), "--baseline", "staged"])
+    assert exit_.value.code == 2
+    assert (out / "report.md").read_bytes() == before
+
+
+def test_the_report_says_when_capacity_does_not_bind(swept: tuple[pd.DataFrame, Path]) -> None:
+    kpis, out = swept
+    util = kpis[kpis["group"] == "all"].groupby("cell")["collector_utilisation"].mean()
+    assert util.max() < 0.5  # 300 accounts for one or two collectors
+    assert "capacity does not bind" in (out / "report.md").read_text(encoding="utf-8")

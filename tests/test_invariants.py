@@ -107,6 +107,8 @@ def recount_breaches(sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, in
     those), recounted from the event log alone."""
     cfg = sim.sc.compliance
     third_party = sim.channels.codes["third_party_call"]
+    # The agency's dialler calls on outsourced accounts are calls too.
+    call_kinds = (*CALL_KINDS, sim.channels.codes["agency_call"])
     measured = sim.pf.measured
     counts = defaultdict(int)
     per_day: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])  # (acct, day) -> [connected, unanswered]
@@ -122,7 +124,7 @@ def recount_breaches(sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, in
             counts["window"] += int(hour < cfg.window_start_hour or hour >= cfg.window_end_hour)
             counts["third_party"] += int(not cfg.third_party_contact)
             continue
-        if kind not in (int(Action.SMS), *CALL_KINDS):
+        if kind not in (int(Action.SMS), *call_kinds):
             continue
         hour = round((t % 1.0) * 24, 9)
         counts["window"] += int(hour < cfg.window_start_hour or hour >= cfg.window_end_hour)

@@ -113,14 +113,16 @@ def test_stress_scale_uses_the_sweeps_config(factor_sweep: Path, tmp_path: Path)
     d = Path(shutil.copytree(factor_sweep, tmp_path / "s"))
     (d / "0" / ".hydra" / "config.yaml").write_text(
         "stress: {distress_threshold: 3.5, half_life_days: 10, willingness_effect: 0.3, response_effect: 0.2,"
-        " reactance_threshold: 3.0, reactance_strength: 0.05}\n"
-        "channels: {firm_call: {stress_increment: 0.8}}\n",
+        " reactance_threshold: 3.0, intensity_effect: 0.3}\n"
+        "channels: {firm_call: {stress_increment: 0.8}, extra: {third_party_call: {reactance: 0.15}}}\n",
         encoding="utf-8",
     )
     text = make_report(d).read_text(encoding="utf-8")
     assert "above **3.5**" in text and "halves every 10 days" in text and "a firm collector call 0.8" in text
     assert "every contact's effect x0.50" in text  # exp(-0.2 * 3.5)
-    assert "above level 3 every contact's response loses 0.05 per unit" in text
+    # The own-repayment floor goes with willingness squared: exp(-0.3 * 3.5) ** 2 = 0.12.
+    assert "own repayment floor x0.12 (willingness x0.35, squared in the floor)" in text
+    assert "above level 3 a contact on third_party_call loses 0.15 per unit" in text
     assert "recovery_rate is what was collected over what was owed" in text
     assert "can exceed 1" not in text and "over exposure" not in text
 
@@ -216,3 +218,41 @@ def test_pareto_set_on_a_hand_made_sweep() -> None:
     s = summarise(g)
     assert s.winners["recovery_rate"][0] in ("a", "d") and s.winners["stress_peak_p95"][0] == "b"
     assert any(t.startswith("Against") and "b (best on borrower stress)" in t for t in s.tradeoff)
+
+
+# ------------------------------------------------------- levers against uncertainties
+
+
+@pytest.fixture(scope="module")
+def assumption_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two policies (a lever) x two stress coefficients (an assumption), 3 replications."""
+    out = tmp_path_factory.mktemp("assumption") / "sweep"
+    cells = grid({"policy": ["soft_first", "early_escalation"], "stress.intensity_effect": [0, 0.6]})
+    run_experiments(cells, replications=REPS, base=["portfolio.n_accounts=300"], n_jobs=1, out_dir=out)
+    make_report(out)
+    return out
+
+
+def test_only_levers_are_ranked_under_each_assumption(assumption_sweep: Path) -> None:
+    summary = _text(assumption_sweep).split("## Summary", 1)[1].split("\n## ", 1)[0]
+    ranked = [ln for ln in summary.splitlines() if ln.startswith(("- **Most", "- **Least", "- **Pareto"))]
+    assert ranked and not [ln for ln in ranked if "stress.intensity_effect=" in ln], ranked
+    assert "### Under stress.intensity_effect=0\n" in summary and "### Under stress.intensity_effect=0.6\n" in summary
+    assert "### Does the winner change?" in summary
+    assert re.search(r"Best on recovery: \*\*(soft_first|early_escalation)\*\* under every|the winner changes", summary)
+    # Each assumption's block pairs the challenger with the baseline under that assumption.
+    assert summary.count("- early_escalation against soft_first: recovery_rate ") == 2
+
+
+def test_a_key_marked_as_a_lever_is_ranked(assumption_sweep: Path, tmp_path: Path) -> None:
+    d = Path(shutil.copytree(assumption_sweep, tmp_path / "s"))
+    summary = make_report(d, levers=["stress.intensity_effect"]).read_text(encoding="utf-8").split("\n## ", 2)[1]
+    assert "### Under" not in summary and "stress.intensity_effect=0.6" in summary
+
+
+def test_stress_scale_states_the_effects_per_swept_value(assumption_sweep: Path) -> None:
+    text = _text(assumption_sweep)
+    scale = text.split("## Stress scale", 1)[1].split("\n## ", 1)[0]
+    assert "for each value of stress.intensity_effect in this sweep" in scale
+    assert re.search(r"stress.intensity_effect=0: .*own repayment floor x1.00", scale)
+    assert re.search(r"stress.intensity_effect=0.6: .*own repayment floor x0.09", scale)  # exp(-0.6 * 2) ** 2

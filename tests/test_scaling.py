@@ -1,10 +1,10 @@
 """Beyond one machine and beyond grid search: the tunable policy, the Optuna tuning
-sweep and its Pareto report, the sensitivity study, the launcher configs, and (slow)
-Ray and submitit sweeps that must write the same result files as joblib.
+sweep and its Pareto report, the launcher configs, and (slow) Ray and submitit sweeps
+that must write the same result files as joblib. The sensitivity study has its own
+tests (tests/test_sensitivity.py).
 
-The tuning tests need the `tune` extra (hydra-optuna-sweeper), the sensitivity test
-the `sensitivity` extra (SALib), the slow launcher tests the `ray` and `slurm` extras;
-each skips with the reason when its extra is missing.
+The tuning tests need the `tune` extra (hydra-optuna-sweeper), the slow launcher tests
+the `ray` and `slurm` extras; each skips with the reason when its extra is missing.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import importlib.util
 import json
 import math
 import subprocess
-import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,9 +38,6 @@ def _has(module: str) -> bool:
 needs_optuna = pytest.mark.skipif(
     not _has("hydra_plugins.hydra_optuna_sweeper"),
     reason="hydra-optuna-sweeper not installed (pip install 'collectsim[tune]')",
-)
-needs_salib = pytest.mark.skipif(
-    not _has("SALib"), reason="SALib not installed (pip install 'collectsim[sensitivity]')"
 )
 
 
@@ -119,6 +116,7 @@ def test_tune_experiment_runs_in_tiny_mode(tmp_path: Path) -> None:
         *TINY,
         "hydra.sweeper.n_trials=4",
         "hydra.callbacks.report.builtins=[soft_first,staged]",
+        "+hydra.callbacks.report.uncertainties={portfolio:[default,strategic]}",
         f"hydra.sweep.dir={sweep}",
         cwd=tmp_path,
     )
@@ -152,6 +150,30 @@ def test_tune_experiment_runs_in_tiny_mode(tmp_path: Path) -> None:
     assert "## Non-dominated settings" in report and "![pareto](pareto.png)" in report
     assert (sweep / "pareto.png").stat().st_size > 1000
     assert (sweep / "paired.csv").is_file()
+    # The best trial, tuned on the default book, rerun against the best built-in on the others.
+    robust = report.split("## The best trial under other assumptions", 1)[1].split("\n## ", 1)[0]
+    assert "| portfolio=strategic |" in robust
+    assert "| portfolio=default |" not in robust  # the book it was tuned on
+
+
+def test_tuning_searches_levers_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from omegaconf import OmegaConf
+
+    from collectsim.tuning import TuningReportCallback
+
+    def config(params: dict[str, str]) -> Any:
+        return OmegaConf.create({"hydra": {"sweeper": {"params": params}}})
+
+    levers = {"levers.firm_from_dpd": "choice(11, 16)", "collectors.size": "int(interval(1, 4))"}
+    TuningReportCallback().on_multirun_start(config(levers))  # levers only: accepted
+    with pytest.raises(SystemExit) as exit_:
+        TuningReportCallback().on_multirun_start(config({**levers, "stress.intensity_effect": "interval(0, 1)"}))
+    assert exit_.value.code == 2
+    assert "tuning searches levers only; stress.intensity_effect is an assumption" in capsys.readouterr().err
+    # ... unless the user marks it as a lever.
+    TuningReportCallback(levers=["stress.intensity_effect"]).on_multirun_start(
+        config({**levers, "stress.intensity_effect": "interval(0, 1)"})
+    )
 
 
 @needs_optuna
@@ -169,93 +191,6 @@ def test_tune_experiment_refuses_directions_that_contradict_the_objectives(tmp_p
     assert proc.returncode != 0
     assert "does not match objectives" in proc.stderr
     assert not list(sweep.glob("*/job.json"))
-
-
-# --------------------------------------------------------------------------- sensitivity
-
-
-def test_sensitivity_factors_write_into_the_scenario() -> None:
-    from omegaconf import OmegaConf
-
-    from collectsim.config import compose
-    from collectsim.sensitivity import DEFAULT_FACTORS
-
-    data = OmegaConf.to_container(compose([]), resolve=True)
-    assert isinstance(data, dict)
-    by = {f.name: f for f in DEFAULT_FACTORS}
-    before = [s["hardship_prob"] for s in data["portfolio"]["segments"]]
-    by["hardship_share"].apply(data, 2.0)
-    assert [s["hardship_prob"] for s in data["portfolio"]["segments"]] == [2 * p for p in before]
-    by["firm_call_response"].apply(data, 0.6)
-    assert data["channels"]["firm_call"]["impulse"] == 0.6
-    assert by["stress_willingness"].nominal(data) == 0.3
-    assert by["reactance"].nominal(data) == data["stress"]["reactance_strength"] == 0.05
-
-
-def test_sensitivity_scales_capacities_with_the_book() -> None:
-    from collectsim.sensitivity.study import scaled_capacities
-
-    # The default book: 40,000 accounts, 4 agents, 3 lawyers, 50,000 dialler lines a day.
-    assert scaled_capacities(10_000, []) == [
-        "collectors.size=1",
-        "channels.lawsuit.team_size=1",
-        "channels.voice_lines_per_day=12500",
-    ]
-    assert scaled_capacities(80_000, ["collectors.size=3"]) == [
-        "channels.lawsuit.team_size=6",
-        "channels.voice_lines_per_day=100000",
-    ]
-
-
-@needs_salib
-def test_sensitivity_study_runs_in_tiny_mode(tmp_path: Path) -> None:
-    out = tmp_path / "sens"
-    proc = subprocess.run(
-        [sys.executable, "-m", "collectsim.sensitivity", "--mode", "tiny", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
-    for name in ("report.md", "samples.csv", "indices.csv", "indices.png", "flips.csv", "flips.png", "settings.json"):
-        assert (out / name).is_file(), name
-    ix = pd.read_csv(out / "indices.csv")
-    morris = ix[(ix["method"] == "morris") & (ix["output"] == "d_net_recovery")].set_index("factor")
-    assert set(morris.index) == {
-        "stress_willingness",
-        "stress_intensity",
-        "stress_response",
-        "reactance",
-        "hardship_share",
-        "willingness",
-        "firm_call_response",
-        "score_auc",
-    }
-    # mu* is the mean of |elementary effect| and mu the mean of the effect, so mu* >= |mu|
-    # always; mixed-up columns or factors break it. A bootstrap that resamples nothing
-    # gives zero-width (or NaN) intervals for every factor.
-    assert (morris["mu_star"] >= morris["mu"].abs() * (1 - 1e-9)).all(), morris[["mu", "mu_star"]]
-    assert morris["mu_star"].max() > 0
-    assert np.isfinite(morris["mu_star_conf"]).all() and (morris["mu_star_conf"] > 0).any()
-    # Neither soft_first nor early_escalation reads the lender score: a null factor.
-    assert morris.loc["score_auc", "mu_star"] == 0
-    assert (ix["method"] == "sobol").any()
-    samples = pd.read_csv(out / "samples.csv")
-    assert len(samples) == 2 * 9 + 2 * 4  # Morris r(k+1), k=8 factors, + Sobol N(k'+2), k'=2 factors kept
-    assert np.allclose(
-        samples["d_net_recovery"], samples["early_escalation_net_recovery"] - samples["soft_first_net_recovery"]
-    )
-    assert len(pd.read_csv(out / "flips.csv")) > 0
-    report = (out / "report.md").read_text()
-    assert "Top two drivers of Δ net_recovery" in report and "## Where the ranking flips" in report
-    # The report can be rewritten from the files alone.
-    (out / "report.md").unlink()
-    from collectsim.sensitivity import main as sensitivity_main
-
-    assert sensitivity_main(["--rebuild", str(out)]) == 0
-    rebuilt = (out / "report.md").read_text()
-    assert rebuilt.split("## Factors")[1] == report.split("## Factors")[1]
 
 
 # --------------------------------------------------------------------------- launcher configs

@@ -149,6 +149,8 @@ class _Evaluator:
         keys = [tuple(round(float(v), 9) for v in x) for x in points]
         todo = [k for k in dict.fromkeys(keys) if k not in self.cache]
         jobs = [(load_scenario(self.overrides(k)), rep) for k in todo for rep in range(self.r)]
+        if len(todo) > 1:
+            self.say(f"[{time.perf_counter() - self.t0:6.0f} s] running {len(todo)} points x {self.r} replications ...")
         got = measure_many(jobs, 1, self.pool)
         for i, k in enumerate(todo):
             self.cache[k] = got[i * self.r : (i + 1) * self.r]
@@ -214,8 +216,10 @@ def fit(
             say(f"the defaults and the fit at {confirm} replications ...")
             x0 = [out.start[p.name] for p in params]
             x1 = [out.best[p.name] for p in params]
-            jobs = [(load_scenario(ev.overrides(x)), k) for x in (x0, x1) for k in range(confirm)]
+            points = [x0] if np.allclose(x0, x1) else [x0, x1]
+            jobs = [(load_scenario(ev.overrides(x)), k) for x in points for k in range(confirm)]
             rows = measure_many(jobs, 1, ev.pool)
+            rows = rows if len(points) == 2 else rows + rows
             out.fitted_start = evaluate(specs, rows[:confirm])
             out.fitted_best = evaluate(specs, rows[confirm:])
             out.held_out_best = evaluate(held_out, rows[confirm:])

@@ -14,7 +14,7 @@ from typing import Any
 
 from collectsim.errors import ConfigError
 from collectsim.scenario import Scenario, scenario_from_dict
-from collectsim.validation import cli_key, did_you_mean
+from collectsim.validation import did_you_mean
 
 SCENARIO_KEYS = (
     "simulation",
@@ -127,6 +127,33 @@ def load_scenario(overrides: Sequence[str] = ()) -> Scenario:
     return scenario_from_config(compose(overrides))
 
 
+#: Capacities scaled with the book, as the defaults have them for their book size.
+CAPACITIES = (
+    "collectors.size",
+    "channels.lawsuit.team_size",
+    "channels.voice_lines_per_day",
+    "channels.agency.lines_per_day",
+)
+
+
+def scaled_capacities(accounts: int, overrides: Sequence[str] = ()) -> list[str]:
+    """Overrides giving a book of ``accounts`` the team, lawyers, dialler lines and
+    agency lines per account that the config of ``overrides`` has for its own book (at
+    least one of each), except where ``overrides`` set them: the one team-scaling rule
+    (the sensitivity study's points, the page's default team)."""
+    from omegaconf import OmegaConf
+
+    cfg = compose(list(overrides))
+    ratio = accounts / int(cfg.portfolio.n_accounts)
+    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    out = []
+    for key in CAPACITIES:
+        value = OmegaConf.select(cfg, key)
+        if value is not None and key not in given:
+            out.append(f"{key}={max(1, round(float(value) * ratio))}")
+    return out
+
+
 def group_options(group: str) -> list[str]:
     """The options of a config group (its YAML files), without the internal ``schema``."""
     folder = config_dir() / group
@@ -187,7 +214,7 @@ def _one_line(exc: BaseException, dirs: Sequence[Path] = ()) -> str:
         if path is not None:
             prefix = f"{path}: "
             named = _locate(path, group, named, conv.group(1) if conv else None) or f"{group}.{named}"
-    key = cli_key(named) if named else None
+    key = named
     if key and conv:
         expected = _TYPE_WORDS.get(conv.group(2), conv.group(2).lower())
         return f"{prefix}{key} must be {expected}, got {conv.group(1)!r}"
@@ -198,7 +225,7 @@ def _one_line(exc: BaseException, dirs: Sequence[Path] = ()) -> str:
         return f"{prefix}{key} is not a known key{hint}" + (f"; allowed keys: {', '.join(allowed)}" if allowed else "")
     if key:
         return f"{prefix}{key}: {first}"
-    return prefix + cli_key(" ".join(ln for ln in (str(exc).splitlines()[:1] + text[:1]) if ln))
+    return prefix + " ".join(ln for ln in (str(exc).splitlines()[:1] + text[:1]) if ln)
 
 
 def _locate(path: Path, group: str, leaf: str, value: str | None) -> str | None:

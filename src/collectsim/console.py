@@ -13,6 +13,14 @@ import sys
 
 def main() -> None:
     """Entry point of the ``collectsim`` console script."""
+    if sys.argv[1:] in (["--version"], ["-V"]):
+        # Hydra would print its own version.
+        import hydra
+
+        import collectsim
+
+        print(f"collectsim {collectsim.__version__} (Hydra {hydra.__version__})")
+        return
     if sys.argv[1:2] == ["app"]:
         from collectsim.app import main as app_main
 

@@ -14,15 +14,13 @@ process in daily steps; collectors and lawsuits are SimPy processes. A day ``d``
    repayments that came before each contact), then every account is advanced to
    ``d + 1``, interest accrues and the daily series is recorded.
 
-Repayments therefore happen at exact times; a payment made during the day is posted
-overnight, so a collector may still dial an account that paid that morning.
+Repayments happen at exact times; a payment made during the day is posted overnight.
 """
 
 from __future__ import annotations
 
 import gc
 import math
-import sys
 import time as _time
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
@@ -32,6 +30,7 @@ import simpy
 
 from collectsim import ledger, plugins
 from collectsim.actions import JUDGMENT, Action
+from collectsim.agency import agency_day, build_agency
 from collectsim.automated import AutomatedContacts, contact_rows
 from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.behaviour.response import Borrowers, Contacts, ResponseModel
@@ -39,7 +38,6 @@ from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
 from collectsim.distributions import mean_of
-from collectsim.errors import ConfigError
 from collectsim.legal import LegalPipeline, court_fee
 from collectsim.metrics import SERIES_KEYS, Capacity, RunResult, compute_result
 from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
@@ -134,7 +132,10 @@ class Simulation:
             self.pool.sequence,
         )
         self.pool.keep_shift_log = self.record_events
-        self.agency, self._agency_code = self._build_agency()
+        self.agency, self._agency_code = build_agency(
+            env, sc, st, self.comp, self.response, self.channels, self.streams["agency"],
+            self.policy.priority, self.pool.sequence,
+        )  # fmt: skip
         self.legal = LegalPipeline(env, sc.channels.lawsuit, self.streams["legal"], self._on_filed, self._on_judgment)
         self._next_entry = 0
         self._entry_day = np.floor(pf.entry_time).astype(np.int64)
@@ -182,41 +183,6 @@ class Simulation:
             },
             self.series,
         )
-
-    def _build_agency(self) -> tuple[AutomatedContacts | None, int]:
-        """The collection agency that works outsourced accounts (none without lines)."""
-        ag = self.sc.channels.agency
-        if ag.lines_per_day <= 0:
-            return None, -1
-        code = self.channels.code(ag.channel, "channels.agency.channel")
-        if self.channels.channels[code].kind != "dialler":
-            raise ConfigError(f"channels.agency.channel must name a dialler channel, got {ag.channel!r}")
-        contacts = AutomatedContacts(
-            self.env,
-            self.st,
-            self.comp,
-            self.response,
-            self.channels,
-            self.streams["agency"],
-            RetryRule(attempts_per_day=1),
-            ag.lines_per_day,
-            self.sc.portfolio.reach_by_hour,
-            self.policy.priority,
-            self.pool.sequence,
-        )
-        return contacts, code
-
-    def _agency_day(self, d: int, view: AccountView) -> None:
-        """The agency dials the outsourced accounts not contacted in ``every_days`` days."""
-        st, code = self.st, self._agency_code
-        last = st.last_action_day[:, code]
-        due = np.flatnonzero(
-            st.outsourced & (st.status == OPEN) & ((last < 0) | (d - last >= self.sc.channels.agency.every_days))
-        )
-        if due.size and self.agency is not None:
-            row = self.channels.channels[code]
-            assert row.cfg is not None
-            self.agency.send(float(d) + row.cfg.hour / 24.0, due, code, view)
 
     def _driver(self) -> Generator[simpy.Event, Any, None]:
         sc, st, pf = self.sc, self.st, self.pf
@@ -275,7 +241,7 @@ class Simulation:
         st.failed_streak[req.idx[np.isin(req.action, [int(Action.LEGAL_WARNING), int(Action.LAWSUIT)])]] = 0
         self._execute(req, view, d)
         if self.agency is not None:
-            self._agency_day(d, view)
+            agency_day(self.agency, self._agency_code, sc.channels.agency.every_days, st, d, view)
         # The team is on duty (and paid) on every day that starts with calls to make.
         self._on_duty = bool(self.pool.queue) and bool(st.pending_call.any())
         if self._on_duty:
@@ -515,20 +481,11 @@ class Simulation:
             self.behaviour.close(idx)
             st.write_off(idx, t)
         if self.record_events:
-            self.event_log.append(
-                contact_rows(
-                    idx,
-                    np.array([t]),
-                    JUDGMENT,
-                    np.array([bool(st.lawsuit_won[i])]),
-                    np.zeros(1),
-                    self.pool.sequence(1),
-                )
-            )
+            won = np.array([bool(st.lawsuit_won[i])])
+            self.event_log.append(contact_rows(idx, np.array([t]), JUDGMENT, won, np.zeros(1), self.pool.sequence(1)))
 
     def _enforcement(self, i: int, end: float) -> Generator[simpy.Event, Any, None]:
-        """Enforcement of a won judgment on account ``i`` until ``end``: the borrower's
-        own repayments go on (posted as they come); what is owed at the end is written off."""
+        """Enforcement of a won judgment on ``i`` until ``end``; the rest is written off then."""
         yield self.env.timeout(end - self.env.now)
         if self._advance_one(i, end):
             idx = np.array([i])
@@ -540,18 +497,3 @@ class Simulation:
 def run(scenario: Scenario, replication: int = 0, *, progress: Progress | None = None) -> RunResult:
     """Run one replication of ``scenario`` and return its :class:`RunResult`."""
     return Simulation(scenario, replication, progress=progress).run()
-
-
-def stderr_progress(every_seconds: float = 2.0) -> Progress:
-    """A progress callback printing the simulated day and open accounts to stderr."""
-    last = [_time.perf_counter()]
-    printed = [False]
-
-    def report(day: int, last_day: int, open_accounts: int) -> None:
-        now = _time.perf_counter()
-        if now - last[0] >= every_seconds or (day + 1 == last_day and printed[0]):
-            last[0] = now
-            printed[0] = True
-            print(f"  day {day + 1}/{last_day}  open accounts {open_accounts:,}", file=sys.stderr, flush=True)
-
-    return report

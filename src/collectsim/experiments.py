@@ -102,6 +102,7 @@ def run_experiments(
     resume: bool = False,
     report: bool = False,
     baseline: str = "soft_first",
+    levers: Sequence[str] = (),
     progress: ProgressFn | None = None,
 ) -> pd.DataFrame:
     """Run every cell for ``replications`` replications and return the tidy KPI table.
@@ -121,6 +122,8 @@ def run_experiments(
         replications): cells with complete results are kept, the others are run.
     report : also write ``report.md``, ``report.html``, figures and CSVs into ``out_dir``.
     baseline : baseline of that report (a policy or ``key=value``).
+    levers : swept keys that report ranks as levers besides policy, team, rules and
+        channel spend (:mod:`collectsim.keys`).
     progress : ``progress(done, total)`` after each finished replication.
 
     Returns
@@ -140,6 +143,7 @@ def run_experiments(
         When ``out_dir`` is in use by another sweep, holds results and ``resume`` is
         false, or holds another sweep's results (nothing in it is changed).
     """
+    import yaml
     from joblib import Parallel, delayed
 
     from collectsim.cli.results import versions, write_results
@@ -147,6 +151,7 @@ def run_experiments(
     from collectsim.compiled_team import warm
     from collectsim.config import load_scenario
     from collectsim.engine import build_plugins
+    from collectsim.scenario import scenario_to_dict
 
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
         raise ConfigError(f"replications must be an integer >= 1, got {replications!r}")
@@ -185,6 +190,11 @@ def run_experiments(
         for j in todo:
             job_dir = root / str(j)
             (job_dir / ".hydra").mkdir(parents=True, exist_ok=True)
+            # The cell's full config, where a command-line job keeps Hydra's (the report
+            # quotes its stress coefficients).
+            (job_dir / ".hydra" / "config.yaml").write_text(
+                yaml.safe_dump(scenario_to_dict(scenarios[j]), sort_keys=False), encoding="utf-8"
+            )
             write_results(
                 job_dir,
                 results[j],
@@ -202,7 +212,7 @@ def run_experiments(
         if report and not tmp:
             from collectsim.report.cli import build_report
 
-            build_report(root, baseline=baseline)
+            build_report(root, baseline=baseline, levers=levers)
         kpis = gather(root).kpis
     finally:
         release(root)

@@ -40,7 +40,7 @@ def mutable(cls: type) -> type:
             fields.append((f.name, tp, dataclasses.field(default=f.default)))
         elif f.default_factory is not dataclasses.MISSING:
             # A nested dataclass defaults to its mutable twin (OmegaConf checks the type).
-            factory = tp if dataclasses.is_dataclass(tp) else f.default_factory
+            factory: Any = tp if dataclasses.is_dataclass(tp) else f.default_factory
             fields.append((f.name, tp, dataclasses.field(default_factory=factory)))
         else:
             fields.append((f.name, tp))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from collectsim.channels import ChannelTable
 from collectsim.distributions import check_dist
-from collectsim.errors import ConfigError
+from collectsim.errors import ConfigError, dotted_keys
 from collectsim.scenario_types import ChannelConfig, Dist, Scenario
 
 ARRIVAL_MODES = ("cohort", "stream")
@@ -78,12 +77,8 @@ def did_you_mean(word: str, choices: Sequence[str], parent: str = "") -> str:
     return f" (did you mean {parent + '.' if parent else ''}{close[0]}?)"
 
 
-def cli_key(text: str) -> str:
-    """``a.b[0].c`` -> ``a.b.0.c``: keys in messages in the form the command line accepts."""
-    return _INDEX.sub(r".\1", text)
-
-
-_INDEX = re.compile(r"(?<=[A-Za-z0-9_])\[(\d+)\]")
+#: ``a.b[0].c`` -> ``a.b.0.c`` (:class:`ConfigError` applies it to every message).
+cli_key = dotted_keys
 
 
 def _finite(key: str, value: Any) -> None:
@@ -106,6 +101,7 @@ def validate_scenario(s: Scenario) -> None:
     """
     _finite("behaviour", s.behaviour)
     _finite("policy", s.policy)
+    _finite("response", s.response)
     sim = s.simulation
     _pos("simulation.horizon_days", sim.horizon_days)
     _pos("simulation.legal_tail_days", sim.legal_tail_days, allow_zero=True)

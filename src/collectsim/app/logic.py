@@ -6,14 +6,16 @@ tables and figures the page shows. The browser test checks the page against thes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from collectsim.config import config_dir, group_options
+from collectsim.config import config_dir, group_options, scaled_capacities
 from collectsim.errors import ConfigError
 from collectsim.experiments import ProgressFn, compare, run_experiments, sweep_command
+from collectsim.report.fmt import idle_team_note
 
 #: KPIs in the page's numbers table, in order.
 PAGE_KPIS = (
@@ -52,12 +54,15 @@ def _yaml(group: str, option: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+@lru_cache(maxsize=64)
 def default_team(n_accounts: int, portfolio: str = "default") -> int:
     """The default team scaled to a book of ``n_accounts``: the same accounts per
-    collector as ``collectors.size`` has for the portfolio's full book (at least 1)."""
-    size = float(_yaml("collectors", "default").get("size", 1))
-    full = float(_yaml("portfolio", portfolio).get("n_accounts", n_accounts))
-    return max(1, round(size * n_accounts / full))
+    collector as ``collectors.size`` has for the portfolio's full book (at least 1;
+    :func:`collectsim.config.scaled_capacities`)."""
+    size = next(
+        o for o in scaled_capacities(n_accounts, [f"portfolio={portfolio}"]) if o.startswith("collectors.size=")
+    )
+    return int(size.split("=", 1)[1])
 
 
 def normalised_shares(weights: list[float]) -> list[float]:
@@ -136,6 +141,7 @@ class Outcome:
     paired: pd.DataFrame
     figures: dict[str, Path]
     sweep_dir: Path
+    notes: list[str] = field(default_factory=list)
 
 
 def numbers_table(kpis: pd.DataFrame) -> pd.DataFrame:
@@ -182,7 +188,36 @@ def run_choices(choices: Choices, out_dir: str | Path, progress: ProgressFn | No
         if path is not None:
             figures[name] = path
     paired = compare(kpis, baseline=choices.policies[0], kpi_names=list(PAGE_KPIS))
-    return Outcome(kpis=kpis, numbers=numbers_table(kpis), paired=paired, figures=figures, sweep_dir=out)
+    numbers = numbers_table(kpis)
+    notes = [n for n in (staffing_note(choices),) if n]
+    if "collector_utilisation" in numbers:
+        idle = idle_team_note(float(numbers["collector_utilisation"].max()))
+        if idle:
+            notes.append(idle)
+    return Outcome(kpis=kpis, numbers=numbers, paired=paired, figures=figures, sweep_dir=out, notes=notes)
+
+
+def staffing_note(choices: Choices) -> str | None:
+    """Whether the page's team has the default centre's staffing per account (the
+    headline study's: ``collectors.size`` for the default book), in one sentence."""
+    size = float(_yaml("collectors", "default").get("size", 1))
+    full = float(_yaml("portfolio", "default").get("n_accounts", 1))
+    per_collector = full / size
+    mine = choices.n_accounts / choices.team_size
+    if abs(mine / per_collector - 1.0) <= 0.25:
+        return None
+    return (
+        f"This team has {choices.team_size} collector(s) for {choices.n_accounts:,} accounts "
+        f"({mine:,.0f} per collector); the headline centre has {size:g} for {full:,.0f} "
+        f"({per_collector:,.0f} per collector), so this team is "
+        f"{'more' if mine < per_collector else 'less'} staffed per account than the headline study"
+        + (
+            " (one collector is the smallest team: a larger book reaches its staffing)"
+            if choices.team_size == 1
+            else ""
+        )
+        + "."
+    )
 
 
 __all__ = [
@@ -194,4 +229,5 @@ __all__ = [
     "options",
     "run_choices",
     "segment_names",
+    "staffing_note",
 ]

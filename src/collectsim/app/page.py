@@ -100,6 +100,8 @@ else:
         rows.append({"policy": r["policy"], **{k: fmt_ci(float(r[k]), float(r[k + "_hw"])) for k in PAGE_KPIS}})
     st.markdown("**Mean per policy ± 95% interval half-width**")
     st.table(pd.DataFrame(rows).set_index("policy"))
+    for note in outcome.notes:
+        st.warning(note)
     left, right = st.columns(2)
     with left:
         st.image(str(outcome.figures["recovery_vs_stress"]), caption="Recovery against borrower stress")

@@ -9,7 +9,9 @@ replications, results written next to the job's ``.hydra/`` folder.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -25,13 +27,12 @@ from omegaconf import DictConfig, OmegaConf
 from collectsim.cli.precheck import fail, precheck
 from collectsim.cli.results import versions, write_job, write_results
 from collectsim.cli.sweep_folder import finished, interrupted_message, sweep_id
-from collectsim.cli.sweep_progress import report_job_done
+from collectsim.cli.sweep_progress import report_job_done, stderr_progress
 from collectsim.cli.table import kpi_report
 from collectsim.config import config_dir, scenario_from_config
-from collectsim.engine import build_plugins, run, stderr_progress
+from collectsim.engine import build_plugins, run
 from collectsim.errors import CollectsimError
 from collectsim.schemas import register_schemas
-from collectsim.validation import cli_key
 
 register_schemas()
 
@@ -65,9 +66,11 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
             )
         return None
     t0 = time.perf_counter()
+    checked = False
     try:
         scenario = scenario_from_config(cfg)
         build_plugins(scenario)
+        checked = True
         reps = scenario.simulation.replications
         progress = stderr_progress() if not multirun else None
         results = []
@@ -78,11 +81,16 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     except Exception as exc:  # noqa: BLE001 - a failed job is recorded, never lost
         job["wall_seconds"] = time.perf_counter() - t0
         user_error = isinstance(exc, CollectsimError)
+        if user_error and not checked and not multirun:
+            # Refused by the config check before anything ran: leave no folder behind.
+            _remove_run_folder(out_dir)
+            print(f"collectsim: error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
         job.update(status="failed", error=f"{type(exc).__name__}: {exc}")
         write_job(out_dir, job)
         if not user_error:
             (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        print(f"collectsim: error in {cell}: {cli_key(str(exc))}", file=sys.stderr)
+        print(f"collectsim: error in {cell}: {exc}", file=sys.stderr)
         if not multirun:
             raise SystemExit(2) from None
         report_job_done(
@@ -99,6 +107,19 @@ def run_job(cfg: DictConfig) -> dict[str, Any] | tuple[float, ...] | None:
     if objectives:  # an optimising sweeper (Optuna) reads these mean KPIs, in order
         return tuple(float(means[str(k)]) for k in objectives)
     return means
+
+
+def _remove_run_folder(out_dir: Path) -> None:
+    """Remove a single run's folder holding nothing but what Hydra wrote when it started
+    (``.hydra/`` and its log), and the date folder above it when that is left empty."""
+    own = {".hydra", f"{HydraConfig.get().job.name}.log"}
+    if not out_dir.is_dir() or any(p.name not in own for p in out_dir.iterdir()):
+        return
+    logging.shutdown()
+    shutil.rmtree(out_dir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        out_dir.parent.rmdir()  # only when empty
+        out_dir.parent.parent.rmdir()
 
 
 @hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")

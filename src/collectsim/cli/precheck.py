@@ -19,10 +19,10 @@ from hydra.errors import OverrideParseException
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from collectsim.cli.sweep_folder import swept_values
 from collectsim.config import compose, config_dir, option_file, scenario_from_config, search_dirs
 from collectsim.engine import build_plugins
 from collectsim.errors import ConfigError
-from collectsim.validation import cli_key
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
 #: Top-level switches of ``conf/config.yaml`` that must be true or false.
@@ -49,10 +49,7 @@ def precheck(argv: list[str]) -> Checked | None:
 
     Returns None when the command line holds Hydra options the precheck leaves to Hydra.
     """
-    try:
-        return _precheck(argv)
-    except ConfigError as exc:
-        raise ConfigError(cli_key(str(exc))) from None
+    return _precheck(argv)
 
 
 def config_dir_options(argv: list[str]) -> tuple[list[str], list[str]] | None:
@@ -94,7 +91,7 @@ def _precheck(argv: list[str]) -> Checked | None:
             parsed += parser.parse_overrides([text])
         except OverrideParseException as exc:
             if "[" in text.partition("=")[0]:
-                raise ConfigError(f"list items are written with dots on the command line: {cli_key(text)}") from None
+                raise ConfigError(f"list items are written with dots on the command line: {text}") from None
             reason = str(exc).splitlines()[0].strip()
             raise ConfigError(f"cannot read the override {text!r}: {reason}") from None
     sweeps: dict[str, list[str]] = {}
@@ -118,10 +115,7 @@ def _precheck(argv: list[str]) -> Checked | None:
         )
     swept = dict(sweeps)
     if multirun and str(cfg.hydra.sweeper._target_).endswith("BasicSweeper"):
-        given = {ov.key_or_group for ov in parsed}
-        for key, value in (cfg.hydra.sweeper.params or {}).items():
-            if str(key) not in given:  # a command-line value replaces the study's list
-                swept[str(key)] = _values(parser, str(key), str(value))
+        swept = swept_values(cfg.hydra.sweeper.params, texts)
     for key in BOOLEAN_KEYS:
         value = cfg.get(key)
         if value is not None and not isinstance(value, bool):
@@ -162,11 +156,6 @@ def _with_key(parsed: list[Any], key: str, value: str) -> str:
     return f"{key}={value}"
 
 
-def _values(parser: OverridesParser, key: str, value: str) -> list[str]:
-    ov = parser.parse_override(f"{key}={value}")
-    return list(ov.sweep_string_iterator()) if ov.is_sweep_override() else [value]
-
-
 def _checked(cfg: Any, given: list[str], searchpath: list[str]) -> Any:
     """The scenario of ``cfg``, built and checked. A value refused inside a group's file
     from the user's ``--config-dir`` (not set on the command line: ``given``) names that
@@ -175,14 +164,14 @@ def _checked(cfg: Any, given: list[str], searchpath: list[str]) -> Any:
         scenario = scenario_from_config(cfg)
         build_plugins(scenario)
     except ConfigError as exc:
-        key = cli_key(str(exc)).split(" ", 1)[0]
+        key = str(exc).split(" ", 1)[0]
         group = key.split(".", 1)[0]
         option = OmegaConf.select(cfg, f"hydra.runtime.choices.{group}")
         set_here = any(key == g or key.startswith(f"{g}.") or g.startswith(f"{key}.") for g in given)
         path = option_file(group, str(option), search_dirs(searchpath)) if option and not set_here else None
         if path is None or path.is_relative_to(config_dir()):
             raise
-        raise ConfigError(f"{path}: {cli_key(str(exc))}") from None
+        raise ConfigError(f"{path}: {exc}") from None
     return scenario
 
 
@@ -241,5 +230,5 @@ def _gib(n: float) -> str:
 
 def fail(exc: Exception) -> None:
     """Print ``exc`` as collectsim's one-line error and exit with status 2."""
-    print(f"collectsim: error: {cli_key(str(exc))}", file=sys.stderr)
+    print(f"collectsim: error: {exc}", file=sys.stderr)
     raise SystemExit(2) from None

@@ -92,7 +92,8 @@ def write_results(out_dir: Path, results: Sequence[RunResult], job: dict[str, An
         "mean": {k: _clean(sum(r.kpis[k] for r in results) / len(results)) for k in results[0].kpis} if results else {},
     }
     atomic_write(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True))
-    write_job(out_dir, {**job, "status": "ok"})
+    warnings = sorted({w for r in results for w in getattr(r, "warnings", [])})
+    write_job(out_dir, {**job, "status": "ok", **({"warnings": warnings} if warnings else {})})
 
 
 def write_job(out_dir: Path, job: dict[str, Any]) -> None:

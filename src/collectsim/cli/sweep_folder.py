@@ -10,6 +10,7 @@ the sweep ends or its process dies).
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import shutil
 import sys
@@ -33,7 +34,7 @@ DONE_DIR = ".done"
 BOOKKEEPING = {STATE_FILE, LOCK_FILE, DONE_DIR}
 #: Overrides that may differ when a sweep resumes (they change how results are shown,
 #: not the results).
-SHOWN_ONLY = {"resume", "show_segments", "baseline", "publish", "publish_dir", "memory_check"}
+SHOWN_ONLY = {"resume", "show_segments", "baseline", "lever_keys", "publish", "publish_dir", "memory_check"}
 #: Overrides that change where or how results are shown, not the results themselves.
 NOT_RESULT_KEYS = SHOWN_ONLY | {"study", "experiment", "objectives"}
 
@@ -44,21 +45,26 @@ ACTIVE: dict[str, Any] = {}
 _LOCKS: dict[str, FileLock] = {}
 
 
+def swept_values(params: Any, overrides: list[str]) -> dict[str, list[str]]:
+    """The values of every swept key, as the basic sweeper reads them: the study's lists
+    (``hydra.sweeper.params``) first, then the command line, whose value for a key
+    (swept or not) replaces the study's list. A study's single value is kept (one
+    value); a command line's single value is not a sweep and is left out."""
+    from_study = [f"{k}={v}" for k, v in (params or {}).items()]
+    values: dict[str, list[str]] = {}
+    parsed = OverridesParser.create().parse_overrides([*from_study, *overrides])
+    for i, ov in enumerate(parsed):
+        if ov.is_sweep_override():
+            values[ov.key_or_group] = list(ov.sweep_string_iterator())
+        else:
+            values[ov.key_or_group] = [str(ov.value())] if i < len(from_study) else []
+    return {k: v for k, v in values.items() if v}
+
+
 def count_jobs(config: DictConfig) -> int:
     """Number of jobs the basic sweeper will launch (product of the sweep lists)."""
-    # The study's lists first, then the command line, as the basic sweeper reads them: a
-    # command-line value replaces the study's list for its key.
-    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
-    overrides = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
-    parser = OverridesParser.create()
-    total = 1
-    seen: dict[str, int] = {}
-    for ov in parser.parse_overrides(overrides):
-        n = len(list(ov.sweep_string_iterator())) if ov.is_sweep_override() else 1
-        seen[ov.key_or_group] = n
-    for n in seen.values():
-        total *= n
-    return total
+    params = OmegaConf.select(config, "hydra.sweeper.params")
+    return math.prod(len(v) for v in swept_values(params, list(config.hydra.overrides.task)).values())
 
 
 def read_state(sweep_dir: Path) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import math
 import sys
 import time
+import time as _time
 from pathlib import Path
 
 from collectsim.cli.sweep_folder import DONE_DIR, read_state
+from collectsim.engine import Progress
 
 
 def report_job_done(sweep_dir: Path, job_num: int, cell: str, replications: int, wall_seconds: float, ok: bool) -> None:
@@ -41,3 +43,18 @@ def report_job_done(sweep_dir: Path, job_num: int, cell: str, replications: int,
         file=sys.stderr,
         flush=True,
     )
+
+
+def stderr_progress(every_seconds: float = 2.0) -> Progress:
+    """A progress callback printing the simulated day and open accounts to stderr."""
+    last = [_time.perf_counter()]
+    printed = [False]
+
+    def report(day: int, last_day: int, open_accounts: int) -> None:
+        now = _time.perf_counter()
+        if now - last[0] >= every_seconds or (day + 1 == last_day and printed[0]):
+            last[0] = now
+            printed[0] = True
+            print(f"  day {day + 1}/{last_day}  open accounts {open_accounts:,}", file=sys.stderr, flush=True)
+
+    return report

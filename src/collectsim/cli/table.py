@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from collectsim.metrics import RunResult
+from collectsim.report.fmt import idle_team_note
 from collectsim.stats import t_interval
 
 SECTIONS: list[tuple[str, list[str]]] = [
@@ -19,6 +20,11 @@ SECTIONS: list[tuple[str, list[str]]] = [
             "collected_total",
             "recovery_rate",
             "net_recovery",
+            "recovery_rate_pv",
+            "net_recovery_pv",
+            "collected_30d_share",
+            "collected_60d_share",
+            "collected_90d_share",
             "cost_to_collect",
             "cure_rate",
             "cured_30d_rate",
@@ -70,6 +76,10 @@ SECTIONS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("capacity", ["collector_utilisation", "calls_per_agent_day", "backlog_mean", "backlog_end"]),
+    (
+        "steady state (measured window)",
+        ["backlog_trend_per_30d", "backlog_trend_pvalue", "occupancy_trend_per_30d", "occupancy_trend_pvalue"],
+    ),
 ]
 
 SEGMENT_KPIS = [
@@ -111,7 +121,16 @@ def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
     head = f"{results[0].info['policy']}: {r} replication{'s' if r > 1 else ''}, seed {results[0].info['seed']}"
     lines.append(head)
     rule = [k for k in results[0].kpis if k.startswith(("blocked_", "breaches_"))]
-    for title, keys in [*SECTIONS, ("compliance", rule)]:
+    listed = {k for _, keys in SECTIONS for k in keys} | set(rule)
+    # A KPI no section lists (a channel added under channels.extra brings cost_<name>)
+    # is shown too: the console holds every KPI of kpis.csv.
+    unlisted = [k for k in results[0].kpis if k not in listed]
+    sections = [
+        (title, [*keys, *(k for k in unlisted if title.startswith("cost") and k.startswith("cost_"))])
+        for title, keys in SECTIONS
+    ]
+    other = [k for k in unlisted if not k.startswith("cost_")]
+    for title, keys in [*sections, ("compliance", rule), *([("other", other)] if other else [])]:
         lines.append(f"\n  {title}")
         for k in keys:
             if k not in results[0].kpis:
@@ -119,6 +138,13 @@ def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
             m, h = mean_ci(np.array([res.kpis[k] for res in results], dtype=float))
             ci = f"  ± {fmt(h)}" if r > 1 else ""
             lines.append(f"    {k:<28}{fmt(m):>16}{ci}")
+    if "collector_utilisation" in results[0].kpis:
+        note = idle_team_note(float(np.mean([res.kpis["collector_utilisation"] for res in results])))
+        if note:
+            lines.append(f"\n  note: {note}")
+    # A load that still drifts across the measured window (collectsim.steady).
+    for w in dict.fromkeys(w for res in results for w in getattr(res, "warnings", [])):
+        lines.append(f"\n  warning: {w}")
     if show_segments and results[0].groups:
         names = [f"{g['name']}" for g in results[0].groups]
         width = max(14, *(len(n) + 2 for n in names))

@@ -27,14 +27,17 @@ class ReportCallback(Callback):
     ----------
     baseline : policy the other cells are compared with.
     enabled : set False to skip the report (e.g. ``hydra.callbacks.report.enabled=false``).
+    levers : swept keys to rank as levers besides those :mod:`collectsim.keys` calls
+        levers (``lever_keys=[stress.intensity_effect]`` on the command line).
 
     The callback never raises: a failing report prints one line and leaves the
     sweep's results untouched.
     """
 
-    def __init__(self, baseline: str = "soft_first", enabled: bool = True) -> None:
+    def __init__(self, baseline: str = "soft_first", enabled: bool = True, levers: Any = None) -> None:
         self.baseline = baseline
         self.enabled = enabled
+        self.levers = [str(k) for k in levers or []]
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         """Write the report of ``config.hydra.sweep.dir`` and print where it is."""
@@ -45,7 +48,7 @@ class ReportCallback(Callback):
             sweep_dir = str(config.hydra.sweep.dir)
             from collectsim.report.cli import build_report
 
-            report, g, _notes = build_report(sweep_dir, baseline=self.baseline)
+            report, g, _notes = build_report(sweep_dir, baseline=self.baseline, levers=self.levers)
             failed = f" ({len(g.failed)} failed job(s) listed in it)" if g.failed else ""
             print(f"collectsim-report: report written to {report}{failed}", flush=True)
         except Exception as exc:  # noqa: BLE001 - the sweep's results must never be lost to the report

@@ -34,12 +34,18 @@ def _check_kpis(g: Gathered, kpis: Sequence[str] | None) -> list[str]:
 
 
 def build_report(
-    sweep_dir: str | Path, baseline: str = "soft_first", kpis: Sequence[str] | None = None
+    sweep_dir: str | Path,
+    baseline: str = "soft_first",
+    kpis: Sequence[str] | None = None,
+    levers: Sequence[str] = (),
+    strict_baseline: bool = False,
 ) -> tuple[Path, Gathered, list[str]]:
     """Gather a sweep and write ``report.md``, ``report.html``, the PNGs and the CSVs into it.
 
     ``baseline`` is a policy (``soft_first``) or any setting of the sweep as
-    ``key=value`` (``collectors.size=20``).
+    ``key=value`` (``collectors.size=20``). ``levers`` are keys ranked as levers besides
+    those :mod:`collectsim.keys` calls levers. With ``strict_baseline``, a baseline that
+    matches no cell is refused before anything is written.
 
     Returns
     -------
@@ -54,16 +60,26 @@ def build_report(
     """
     g = gather(sweep_dir)
     shown = _check_kpis(g, kpis)
-    comparison = comparison_table(g)
     paired = paired_differences(g, baseline=baseline)
+    if (
+        strict_baseline
+        and paired.table.empty
+        and paired.notes[:1]
+        and paired.notes[0].startswith(("no cell", "baseline="))
+    ):
+        cells = "; ".join(g.cells()["label"])
+        raise ResultsError(f"--baseline {baseline}: {paired.notes[0]}; the cells of this sweep are: {cells}")
+    comparison = comparison_table(g)
     figures = {**make_factor_plots(g, g.sweep_dir), **make_plots(g, g.sweep_dir)}
     write_tables(g, comparison, paired, g.sweep_dir)
-    report = write_report(g, comparison, paired, figures, g.sweep_dir, shown)
+    report = write_report(g, comparison, paired, figures, g.sweep_dir, shown, levers)
     write_html(report)
     return report, g, paired.notes
 
 
-def make_report(sweep_dir: str | Path, baseline: str = "soft_first", kpis: Sequence[str] | None = None) -> Path:
+def make_report(
+    sweep_dir: str | Path, baseline: str = "soft_first", kpis: Sequence[str] | None = None, levers: Sequence[str] = ()
+) -> Path:
     """Write the report of a sweep folder into it and return the path of ``report.md``.
 
     Parameters
@@ -72,13 +88,15 @@ def make_report(sweep_dir: str | Path, baseline: str = "soft_first", kpis: Seque
     baseline : policy the other cells are compared with, or ``key=value`` naming a
         setting of the sweep (``collectors.size=20``).
     kpis : KPIs shown in the report's tables (default: the headline KPIs).
+    levers : keys to rank as levers besides policy, team, rules and channel spend (a
+        swept assumption the lender controls).
 
     Raises
     ------
     ResultsError
         When the folder is missing, not a sweep, or has no successful job.
     """
-    return build_report(sweep_dir, baseline, kpis)[0]
+    return build_report(sweep_dir, baseline, kpis, levers)[0]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("sweep_dir", metavar="SWEEP_DIR", help="the sweep folder, e.g. multirun/2026-11-29/09-40-00-123456")
     p.add_argument(
         "--baseline",
-        default="soft_first",
+        default=None,
         metavar="POLICY|KEY=VALUE",
         help="the cells every other cell is compared with: a policy, or any swept setting as "
         "KEY=VALUE, e.g. collectors.size=20 (default: soft_first)",
@@ -101,6 +119,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="K1,K2",
         help="comma-separated KPIs for the report's tables (default: the headline KPIs)",
     )
+    p.add_argument(
+        "--levers",
+        default=None,
+        metavar="K1,K2",
+        help="swept keys to rank as levers (choices) besides policy, team, rules and channel spend; "
+        "the report ranks levers only, for each value of the swept assumptions",
+    )
     return p
 
 
@@ -109,7 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     kpis = [k.strip() for k in args.kpis.split(",") if k.strip()] if args.kpis is not None else None
     try:
-        report, g, notes = build_report(args.sweep_dir, baseline=args.baseline, kpis=kpis)
+        levers = [k.strip() for k in args.levers.split(",") if k.strip()] if args.levers else []
+        report, g, notes = build_report(
+            args.sweep_dir,
+            baseline=args.baseline or "soft_first",
+            kpis=kpis,
+            levers=levers,
+            strict_baseline=args.baseline is not None,
+        )
     except ResultsError as exc:
         print(f"{PROG}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         raise SystemExit(2) from None

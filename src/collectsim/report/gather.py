@@ -16,10 +16,11 @@ import contextlib
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from collectsim.errors import ResultsError
@@ -37,6 +38,7 @@ NON_CELL_KEYS = frozenset(
         "replications",
         "show_segments",
         "baseline",
+        "lever_keys",
         "experiment",
         "study",
         "publish",
@@ -396,4 +398,31 @@ def gather(sweep_dir: str | Path) -> Gathered:
     )
 
 
-__all__ = ["FailedJob", "Gathered", "cell_label", "gather", "job_folders", "parse_override"]
+def subset(g: Gathered, where: dict[str, str]) -> Gathered:
+    """The cells of ``g`` whose overrides equal ``where`` (``{"stress.intensity_effect":
+    "0"}``), labelled by the keys that still vary among them."""
+    mask = np.ones(len(g.kpis), dtype=bool)
+    for k, v in where.items():
+        mask &= (g.kpis[k].astype(str) == v).to_numpy()
+    kpis = g.kpis[mask].copy()
+    varying = [k for k in g.varying_keys if k not in where and kpis[k].astype(str).nunique() > 1]
+    kpis["label"] = [cell_label({k: str(r[k]) for k in varying}, str(r["policy"])) for _, r in kpis.iterrows()]
+    clash = kpis.groupby("label")["cell"].nunique()
+    dup = kpis["label"].isin(clash[clash > 1].index)
+    kpis.loc[dup, "label"] = kpis.loc[dup, "cell"]
+    folders = set(kpis["job"])
+    series = g.series[g.series["job"].isin(folders)].copy()
+    if "label" in series:
+        series["label"] = series["job"].map(kpis.drop_duplicates("job").set_index("job")["label"])
+    return replace(
+        g,
+        kpis=kpis.reset_index(drop=True),
+        series=series.reset_index(drop=True),
+        failed=[],
+        jobs=[j for j in g.jobs if j.get("folder") in folders],
+        varying_keys=varying,
+        common={**g.common, **where},
+    )
+
+
+__all__ = ["FailedJob", "Gathered", "cell_label", "gather", "job_folders", "parse_override", "subset"]

@@ -18,7 +18,7 @@ import pandas as pd
 from collectsim.metrics import DIRECTIONS
 from collectsim.report.compare import Paired, mirrored
 from collectsim.report.factors import factor_figure_name, numeric_factors
-from collectsim.report.fmt import fmt_ci, fmt_number, shell_quote
+from collectsim.report.fmt import fmt_ci, fmt_number, idle_team_note, shell_quote
 from collectsim.report.gather import Gathered
 from collectsim.report.summary import stress_scale_lines, summary_lines
 from collectsim.stats import CONFIDENCE
@@ -115,6 +115,13 @@ def _what_was_run(g: Gathered) -> list[str]:
         f"- collectsim version: {', '.join(versions)}; total simulation wall time {wall_s:,.1f} s",
         "",
     ]
+    if "collector_utilisation" in ov:
+        util = ov.groupby("cell")["collector_utilisation"].mean()
+        idle = [c for c in cells["cell"] if c in util and idle_team_note(float(util[c]))]
+        if idle:
+            where = "" if len(idle) == len(cells) else f" in {len(idle)} of {len(cells)} cells"
+            note = idle_team_note(float(util[idle].max()), where)
+            lines += [f"**Note**: {str(note).replace('only', 'at most', 1) if len(idle) > 1 else note}", ""]
     others = g.varying_keys
     rows = []
     for i, r in cells.iterrows():
@@ -288,6 +295,7 @@ def write_report(
     figures: dict[str, Path],
     out_dir: str | Path,
     kpis: Sequence[str],
+    levers: Sequence[str] = (),
 ) -> Path:
     """Write ``report.md`` into ``out_dir`` and return its path.
 
@@ -299,9 +307,10 @@ def write_report(
     figures : figure name -> PNG path (inside ``out_dir``).
     out_dir : where to write (normally the sweep folder).
     kpis : KPIs shown in the tables.
+    levers : keys ranked as levers besides those :mod:`collectsim.keys` calls levers.
     """
     path = Path(out_dir) / "report.md"
-    path.write_text(report_text(g, comparison, paired, figures, out_dir, kpis), encoding="utf-8")
+    path.write_text(report_text(g, comparison, paired, figures, out_dir, kpis, levers), encoding="utf-8")
     return path
 
 
@@ -312,6 +321,7 @@ def report_text(
     figures: dict[str, Path],
     out_dir: str | Path,
     kpis: Sequence[str],
+    levers: Sequence[str] = (),
 ) -> str:
     """The Markdown of the report (see :func:`write_report`)."""
     out = Path(out_dir)
@@ -327,7 +337,7 @@ def report_text(
         "",
         f"Sweep folder `{g.sweep_dir}`, report written {datetime.now():%Y-%m-%d %H:%M}.",
         "",
-        *summary_lines(g, paired),
+        *summary_lines(g, paired, levers=levers),
         *factor_note,
         "## What was run",
         "",

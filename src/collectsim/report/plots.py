@@ -229,12 +229,15 @@ def mean_band(wide: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index, mean and 95% t half-width across the columns of ``wide`` (NaN half-width
     with one column)."""
     v = wide.to_numpy(float)
-    m = np.nanmean(v, axis=1)
     n = np.sum(np.isfinite(v), axis=1)
-    if v.shape[1] < 2:
-        return wide.index.to_numpy(float), m, np.full_like(m, np.nan)
-    sd = np.nanstd(v, axis=1, ddof=1)
-    hw = t_half_width(sd, n)
+    # Days that fewer than two replications reach (a run ended earlier) have no spread:
+    # computed only where defined, so NumPy has nothing to warn about.
+    m = np.full(len(v), np.nan)
+    sd = np.full(len(v), np.nan)
+    some, two = n >= 1, n >= 2
+    m[some] = np.nanmean(v[some], axis=1)
+    sd[two] = np.nanstd(v[two], axis=1, ddof=1)
+    hw = np.where(two, t_half_width(sd, np.maximum(n, 2)), np.nan)
     return wide.index.to_numpy(float), m, hw
 
 

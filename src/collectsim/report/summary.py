@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from collectsim.keys import split_keys
 from collectsim.metrics import DIRECTIONS
 from collectsim.report.compare import Paired, pair_cells
-from collectsim.report.gather import Gathered
+from collectsim.report.gather import Gathered, subset
 
 #: The objectives the summary names a winner for and builds the Pareto set on.
 OBJECTIVES = ("recovery_rate", "cost_to_collect", "stress_peak_p95")
@@ -218,13 +219,39 @@ def _change(kpi: str, diff: float, hw: float, pct: float) -> str:
     return f"{verb} {kpi} by {fmt_ci(abs(diff), hw)}{pct_txt}"
 
 
-def summary_lines(g: Gathered, paired: Paired, objectives: Sequence[str] = OBJECTIVES) -> list[str]:
-    """The ``## Summary`` section of the report, in Markdown."""
-    s = summarise(g, objectives)
+def summary_lines(
+    g: Gathered, paired: Paired, objectives: Sequence[str] = OBJECTIVES, levers: Sequence[str] = ()
+) -> list[str]:
+    """The ``## Summary`` section of the report, in Markdown.
+
+    Only levers (:mod:`collectsim.keys`: policy, team, rules, and the keys in
+    ``levers``) are ranked and paired: when the sweep also varies uncertainties
+    (behaviour, stress, the book) or settings, the ranking is given for each of their
+    combinations, followed by whether the winner changes across them.
+    """
     lines = ["## Summary", ""]
-    if not s.winners:
+    if not [k for k in objectives if k in g.kpi_names]:
         return [*lines, "This sweep has none of the objective KPIs (" + ", ".join(objectives) + ").", ""]
+    lever_keys, conditions = split_keys(g.varying_keys, levers)
     n_reps = int(g.overall().groupby("cell").size().min())
+    if not conditions:
+        lines += _ranking(g, objectives)
+    else:
+        lines += _per_condition(g, paired, objectives, lever_keys, conditions)
+    lines += [
+        f"Differences are paired replication by replication ({n_reps} or more replications per cell, same "
+        "random numbers); ± is the half-width of the 95% interval, and 'beaten' needs an interval that "
+        "excludes 0. recovery_rate is the share of what was owed (balance at entry plus interest and "
+        "penalties accrued) that was collected, in [0, 1]; cost_to_collect is cost per yuan collected.",
+        "",
+    ]
+    return lines
+
+
+def _ranking(g: Gathered, objectives: Sequence[str]) -> list[str]:
+    """Winners, Pareto set and trade-off of the cells of ``g`` (which differ in levers only)."""
+    s = summarise(g, objectives)
+    lines: list[str] = []
     for k, (label, m, hw) in s.winners.items():
         d = DIRECTIONS.get(k, 0)
         word = "Most" if d > 0 else "Least"
@@ -256,24 +283,83 @@ def summary_lines(g: Gathered, paired: Paired, objectives: Sequence[str] = OBJEC
     lines.append("")
     if s.tradeoff:
         lines += ["**Trade-off** (paired differences, 95% intervals): " + " ".join(s.tradeoff), ""]
-    lines += [
-        f"Differences are paired replication by replication ({n_reps} or more replications per cell, same "
-        "random numbers); ± is the half-width of the 95% interval, and 'beaten' needs an interval that "
-        "excludes 0. recovery_rate is the share of what was owed (balance at entry plus interest and "
-        "penalties accrued) that was collected, in [0, 1]; cost_to_collect is cost per yuan collected.",
+    return lines
+
+
+def _against_baseline(paired: Paired, labels: dict[str, str], objectives: Sequence[str]) -> list[str]:
+    """One line per challenger among the cells ``labels`` names (cell -> label): its
+    paired differences from its baseline."""
+    t = paired.table
+    t = t[t["cell"].isin(list(labels)) & t["kpi"].isin(list(objectives))]
+    out = []
+    for cell, rows in t.groupby("cell", sort=False):
+        bcell = str(rows["baseline_cell"].iloc[0])
+        base = labels.get(bcell, str(rows["baseline_label"].iloc[0]))
+        parts = [
+            f"{r['kpi']} {_fmt(float(r['diff_mean']), float(r['diff_half_width']), signed=True)} ({r['verdict']})"
+            for _, r in rows.iterrows()
+        ]
+        out.append(f"  - {labels[str(cell)]} against {base}: {'; '.join(parts)}.")
+    return out
+
+
+def _per_condition(
+    g: Gathered, paired: Paired, objectives: Sequence[str], lever_keys: list[str], conditions: list[str]
+) -> list[str]:
+    """The ranking of the levers under each combination of the swept uncertainties (and
+    settings), and whether the winner on each objective changes across them."""
+    shown = ", ".join(["policy", *lever_keys])
+    lines = [
+        f"This sweep varies levers (what a lender chooses: {shown}) and assumptions that are not choices "
+        f"({', '.join(conditions)}). Levers are ranked and paired only against cells under the same "
+        "assumptions, so the ranking is given for each of them.",
         "",
     ]
+    combos = g.cells()[conditions].astype(str).drop_duplicates()
+    winners: list[tuple[str, dict[str, str]]] = []
+    for _, combo in combos.iterrows():
+        where = {k: str(combo[k]) for k in conditions}
+        name = ", ".join(f"{k}={v}" for k, v in where.items())
+        sub = subset(g, where)
+        lines += [f"### Under {name}", ""]
+        if len(sub.cells()) < 2:
+            lines += [f"One cell only ({sub.cells()['label'].iloc[0]}): nothing to rank.", ""]
+            continue
+        lines += _ranking(sub, objectives)
+        cells = sub.cells()
+        against = _against_baseline(paired, dict(zip(cells["cell"], cells["label"], strict=True)), objectives)
+        if against:
+            lines += [f"- **Against the baseline ({paired.baseline})**, paired:", *against, ""]
+        s = summarise(sub, objectives)
+        winners.append((name, {k: w[0] for k, w in s.winners.items()}))
+    if len(winners) > 1:
+        lines += ["### Does the winner change?", ""]
+        keys = [k for k in objectives if any(k in w for _, w in winners)]
+        lines += [
+            "| under | " + " | ".join(f"best on {OBJECTIVE_NAMES.get(k, k)}" for k in keys) + " |",
+            "|---|" + "---|" * len(keys),
+            *(f"| {name} | " + " | ".join(w.get(k, "") for k in keys) + " |" for name, w in winners),
+            "",
+        ]
+        for k in keys:
+            best = {w.get(k, "") for _, w in winners}
+            what = OBJECTIVE_NAMES.get(k, k)
+            if len(best) == 1:
+                lines.append(f"- Best on {what}: **{best.pop()}** under every assumption swept.")
+            else:
+                lines.append(f"- Best on {what}: **the winner changes** with {', '.join(conditions)}.")
+        lines.append("")
     return lines
 
 
 # --------------------------------------------------------------------- stress scale
-def _job_config(g: Gathered) -> dict[str, Any]:
-    """The composed config of the sweep's first successful job (``.hydra/config.yaml``),
-    or the defaults under ``conf/`` when the job folder does not have it."""
+def _job_config(g: Gathered, job: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The composed config (``.hydra/config.yaml``) of ``job``, else of the sweep's first
+    successful job that has one, or the defaults under ``conf/``."""
     import yaml
 
-    for job in g.jobs:
-        path = g.sweep_dir / str(job.get("folder", "")) / ".hydra" / "config.yaml"
+    for j in [job] if job is not None else g.jobs:
+        path = g.sweep_dir / str(j.get("folder", "")) / ".hydra" / "config.yaml"
         try:
             cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
@@ -299,9 +385,34 @@ def default_config() -> dict[str, Any]:
     return out
 
 
+def _effects(st: dict[str, Any], threshold: float) -> str:
+    """``willingness to pay x0.55, ...``: what a stress level of ``threshold`` does."""
+    w, c, p = (
+        float(st.get(k, v))
+        for k, v in (("willingness_effect", 0.3), ("contactability_effect", 0.2), ("complaint_effect", 0.5))
+    )
+    return (
+        f"willingness to pay x{math.exp(-w * threshold):.2f}, chance of "
+        f"answering a call x{math.exp(-c * threshold):.2f}, complaint chance x{1 + p * threshold:.1f}"
+        + (
+            f", every contact's effect x{math.exp(-float(st['response_effect']) * threshold):.2f}"
+            if "response_effect" in st
+            else ""
+        )
+        # The intensity model's floor goes with willingness squared (floor_willingness_exp 2).
+        + (
+            f", own repayment floor x{math.exp(-float(st['intensity_effect']) * threshold) ** 2:.2f} "
+            "(willingness x" + f"{math.exp(-float(st['intensity_effect']) * threshold):.2f}, squared in the floor)"
+            if "intensity_effect" in st
+            else ""
+        )
+    )
+
+
 def stress_scale_lines(g: Gathered) -> list[str]:
     """What a stress level means in this sweep: the increments per contact, the decay, the
-    distress threshold and the effects, with the numbers of the sweep's own config."""
+    distress threshold and the effects, with the numbers of the sweep's own config (for
+    each value when the sweep varies them)."""
     cfg = _job_config(g)
     st = cfg.get("stress") or {}
     ch = cfg.get("channels") or {}
@@ -312,46 +423,58 @@ def stress_scale_lines(g: Gathered) -> list[str]:
         for key, name in _SCALE_CHANNELS
         if isinstance(ch.get(key), dict) and "stress_increment" in ch[key]
     ]
-    w, c, p = (
-        float(st.get(k, v))
-        for k, v in (("willingness_effect", 0.3), ("contactability_effect", 0.2), ("complaint_effect", 0.5))
-    )
-    if "reactance_threshold" in st and "reactance_strength" in st:
+    reactive = {
+        name: float(c["reactance"])
+        for name, c in [*((k, v) for k, v in ch.items() if k != "extra"), *((ch.get("extra") or {}).items())]
+        if isinstance(c, dict) and float(c.get("reactance", 0.0) or 0.0) > 0
+    }
+    if "reactance_threshold" in st and reactive:
         react = (
-            f"- **Reactance**: above level {float(st['reactance_threshold']):g} every contact's response loses "
-            f"{float(st['reactance_strength']):g} per unit of stress above it (pressure can backfire)."
+            f"- **Reactance**: above level {float(st['reactance_threshold']):g} a contact on "
+            + ", ".join(f"{n} loses {v:g}" for n, v in reactive.items())
+            + " per unit of stress above it (such contact can backfire); other channels carry none."
         )
     else:
         react = ""
     varied = [k for k in g.varying_keys if k.startswith(("stress.", "channels."))]
+    first = "" if not varied else " (first cell)"
     lines = [
         "## Stress scale",
         "",
         "A borrower's stress level starts at 0. Each delivered contact adds its channel's increment "
         "times the borrower's sensitivity (about 1 on average; collector calls also times the "
-        f"collector's harshness): {', '.join(incs)}. So a level of 1 is about one firm call's worth. "
+        f"collector's harshness){first}: {', '.join(incs)}. So a level of 1 is about one firm call's worth. "
         f"Stress halves every {half_life:g} days without contact.",
         "",
         f"- **Distress**: a borrower-day that ends above **{threshold:g}** (`stress.distress_threshold`) is a "
         f"distress day; distress_day_share is the share of open borrower-days in distress.",
-        f"- **Effects at level {threshold:g}**: willingness to pay x{math.exp(-w * threshold):.2f}, chance of "
-        f"answering a call x{math.exp(-c * threshold):.2f}, complaint chance x{1 + p * threshold:.1f}"
-        + "".join(
-            f", {what} x{math.exp(-float(st[key]) * threshold):.2f}"
-            for key, what in (
-                ("response_effect", "every contact's effect"),
-                ("intensity_effect", "own repayment drive"),
-            )
-            if key in st
-        )
-        + ".",
-        "- **stress_peak_p95**: 5% of borrowers reached a peak level at least this high (peaks are taken "
-        "right after a contact); stress_mean is the mean end-of-day level over open borrower-days.",
     ]
+    if not varied:
+        lines.append(f"- **Effects at level {threshold:g}**: {_effects(st, threshold)}.")
+    else:
+        lines.append(f"- **Effects at level {threshold:g}**, for each value of {', '.join(varied)} in this sweep:")
+        seen: set[tuple[str, ...]] = set()
+        cells = g.kpis.drop_duplicates("job")
+        for job in g.jobs:
+            row = cells[cells["job"] == job.get("folder")]
+            if row.empty:
+                continue
+            values = tuple(str(row[k].iloc[0]) for k in varied)
+            if values in seen:
+                continue
+            seen.add(values)
+            jcfg = _job_config(g, job)
+            jst = jcfg.get("stress") or {}
+            jt = float(jst.get("distress_threshold", threshold))
+            at = "" if jt == threshold else f" (distress above {jt:g}; effects at level {jt:g})"
+            name = ", ".join(f"{k}={v}" for k, v in zip(varied, values, strict=True))
+            lines.append(f"  - {name}{at}: {_effects(jst, jt)}.")
+    lines.append(
+        "- **stress_peak_p95**: 5% of borrowers reached a peak level at least this high (peaks are taken "
+        "right after a contact); stress_mean is the mean end-of-day level over open borrower-days."
+    )
     if react:
-        lines.append(react)
-    if varied:
-        lines.append(f"- This sweep varies {', '.join(varied)}; the numbers above are those of the first cell.")
+        lines.append(react + (" (first cell)" if varied else ""))
     return [*lines, "", "See docs/model.md, section 6, for the equations.", ""]
 
 

@@ -1,7 +1,8 @@
 """Running a sensitivity study: the paired simulations at each point, Morris screening and Sobol indices.
 
-Both policies run on the same seeds at every sampled point (SALib's Morris and Saltelli
-designs), through the Python API, spread over processes with joblib.
+Every policy (the baseline and each challenger) runs on the same seeds at every sampled
+point (SALib's Morris and Saltelli designs), through the Python API; the replications of
+all points are spread over processes with joblib.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import copy
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from collectsim.config import CAPACITIES as CAPACITIES
+from collectsim.config import scaled_capacities as scaled_capacities
 from collectsim.errors import ConfigError
-from collectsim.sensitivity.analysis import _drivers, flip_table
+from collectsim.sensitivity.analysis import d_col, drivers, flip_table, se_col, sign_table, wins_table
 from collectsim.sensitivity.design import CONFIDENCE, DEFAULT_FACTORS, OUTPUTS, Factor, Settings
 
 # --------------------------------------------------------------------------- evaluation
@@ -26,23 +29,16 @@ from collectsim.sensitivity.design import CONFIDENCE, DEFAULT_FACTORS, OUTPUTS, 
 #: Seconds between two progress lines while the points are evaluated.
 PROGRESS_SECONDS = 30.0
 
-#: Capacities scaled with the book, as the defaults have them for their book size.
-CAPACITIES = ("collectors.size", "channels.lawsuit.team_size", "channels.voice_lines_per_day")
 
-
-def scaled_capacities(accounts: int, overrides: Sequence[str]) -> list[str]:
-    """Overrides giving a book of ``accounts`` the default team, lawyers and dialler
-    lines per account (at least one of each), except where ``overrides`` set them."""
-    from omegaconf import OmegaConf
-
+def book_accounts(s: Settings) -> int:
+    """The study's number of accounts: ``s.accounts``, or one collector's share of the
+    default book (its accounts over the default team) when None."""
+    if s.accounts is not None:
+        return int(s.accounts)
     from collectsim.config import compose
 
-    cfg = compose(list(overrides))
-    ratio = accounts / int(cfg.portfolio.n_accounts)
-    given = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
-    return [
-        f"{key}={max(1, round(float(OmegaConf.select(cfg, key)) * ratio))}" for key in CAPACITIES if key not in given
-    ]
+    cfg = compose(list(s.overrides))
+    return max(1, round(int(cfg.portfolio.n_accounts) / max(1, int(cfg.collectors.size))))
 
 
 def base_scenarios(s: Settings) -> dict[str, dict[str, Any]]:
@@ -51,19 +47,62 @@ def base_scenarios(s: Settings) -> dict[str, dict[str, Any]]:
 
     from collectsim.config import SCENARIO_KEYS, compose
 
+    accounts = book_accounts(s)
     common = [
-        f"portfolio.n_accounts={s.accounts}",
-        *scaled_capacities(s.accounts, s.overrides),
+        f"portfolio.n_accounts={accounts}",
+        *scaled_capacities(accounts, s.overrides),
         f"seed={s.seed}",
-        f"replications={s.replications}",
         *s.overrides,
     ]
     out = {}
-    for pol in (s.baseline, s.challenger):
+    for pol in s.policies:
         cfg = OmegaConf.to_container(compose([*common, f"policy={pol}"]), resolve=True)
         assert isinstance(cfg, dict)
         out[pol] = {k: cfg[k] for k in SCENARIO_KEYS}
     return out
+
+
+def evaluate_replication(
+    bases: dict[str, dict[str, Any]],
+    factors: Sequence[Factor],
+    x: Sequence[float],
+    policies: Sequence[str],
+    replication: int,
+    outputs: Sequence[str] = OUTPUTS,
+) -> dict[str, float]:
+    """Run every policy at factor values ``x``, replication ``replication`` (the same seeds
+    for all); return each output as ``<policy>:<kpi>``."""
+    from collectsim.api import run
+    from collectsim.scenario import scenario_from_dict
+
+    out: dict[str, float] = {}
+    for pol in policies:
+        data = copy.deepcopy(bases[pol])
+        for f, v in zip(factors, x, strict=True):
+            f.apply(data, v)
+        kpis = run(scenario_from_dict(data), replication).kpis
+        for k in outputs:
+            out[f"{pol}:{k}"] = float(kpis[k])
+    return out
+
+
+def summarise(
+    reps: Sequence[dict[str, float]], baseline: str, challengers: Sequence[str], outputs: Sequence[str] = OUTPUTS
+) -> dict[str, float]:
+    """One point's row from its replications: each policy's mean ``<policy>_<kpi>``, the mean
+    paired difference ``d_<challenger>_<kpi>`` = baseline − challenger and its standard error
+    ``se_<challenger>_<kpi>`` (NaN from a single replication)."""
+    row: dict[str, float] = {}
+    for k in outputs:
+        base = np.array([r[f"{baseline}:{k}"] for r in reps])
+        row[f"{baseline}_{k}"] = float(base.mean())
+        for c in challengers:
+            other = np.array([r[f"{c}:{k}"] for r in reps])
+            d = base - other
+            row[f"{c}_{k}"] = float(other.mean())
+            row[d_col(c, k)] = float(d.mean())
+            row[se_col(c, k)] = float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else float("nan")
+    return row
 
 
 def evaluate(
@@ -71,33 +110,15 @@ def evaluate(
     factors: Sequence[Factor],
     x: Sequence[float],
     baseline: str,
-    challenger: str,
+    challengers: Sequence[str],
     replications: int,
     outputs: Sequence[str] = OUTPUTS,
 ) -> dict[str, float]:
-    """Run both policies at factor values ``x`` on the same seeds; return the mean of
-    each output per policy and the mean paired difference ``challenger - baseline``
-    (``d_<kpi>``) with its standard error (``se_<kpi>``)."""
-    from collectsim.api import run_replications
-    from collectsim.scenario import scenario_from_dict
-
-    kpis: dict[str, np.ndarray] = {}
-    for pol in (baseline, challenger):
-        data = copy.deepcopy(bases[pol])
-        for f, v in zip(factors, x, strict=True):
-            f.apply(data, v)
-        res = run_replications(scenario_from_dict(data), replications)
-        for k in outputs:
-            kpis[f"{pol}:{k}"] = np.array([r.kpis[k] for r in res], dtype=float)
-    row: dict[str, float] = {}
-    for k in outputs:
-        a, b = kpis[f"{baseline}:{k}"], kpis[f"{challenger}:{k}"]
-        d = b - a
-        row[f"{baseline}_{k}"] = float(a.mean())
-        row[f"{challenger}_{k}"] = float(b.mean())
-        row[f"d_{k}"] = float(d.mean())
-        row[f"se_{k}"] = float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else float("nan")
-    return row
+    """Run every policy at factor values ``x`` on replications ``0 .. replications-1``; the
+    point's row (see :func:`summarise`)."""
+    pols = [baseline, *challengers]
+    reps = [evaluate_replication(bases, factors, x, pols, r, outputs) for r in range(replications)]
+    return summarise(reps, baseline, challengers, outputs)
 
 
 def evaluate_all(
@@ -106,28 +127,38 @@ def evaluate_all(
     X: np.ndarray,
     s: Settings,
     log: Callable[[str], None] = lambda m: None,
+    replications: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Evaluate every row of ``X`` (in parallel over ``s.n_jobs`` processes)."""
+    """Evaluate every row of ``X`` (row ``i`` on ``replications[i]`` replications, default
+    ``s.replications``), the replications spread over ``s.n_jobs`` processes."""
     from joblib import Parallel, delayed
 
+    reps_of = [s.replications] * len(X) if replications is None else list(replications)
+    tasks = [(i, r) for i in range(len(X)) for r in range(reps_of[i])]
     t0 = time.perf_counter()
-    args = (s.baseline, s.challenger, s.replications)
     if s.n_jobs == 1:
-        results: Any = (evaluate(bases, factors, x, *args) for x in X)
+        results: Any = (evaluate_replication(bases, factors, X[i], s.policies, r) for i, r in tasks)
     else:
-        # In order, as they finish: the rows keep the order of X.
+        # In order, as they finish: the results keep the order of the tasks.
         results = Parallel(n_jobs=s.n_jobs, return_as="generator")(
-            delayed(evaluate)(bases, factors, x, *args) for x in X
+            delayed(evaluate_replication)(bases, factors, X[i], s.policies, r) for i, r in tasks
         )
-    rows, last = [], t0
-    for row in results:
-        rows.append(row)
+    done: list[dict[str, float]] = []
+    last = t0
+    for res in results:
+        done.append(res)
         now = time.perf_counter()
-        if now - last >= PROGRESS_SECONDS and len(rows) < len(X):
+        if now - last >= PROGRESS_SECONDS and len(done) < len(tasks):
             last = now
-            eta = (now - t0) / len(rows) * (len(X) - len(rows))
-            log(f"  {len(rows)}/{len(X)} points, {now - t0:.0f} s, about {eta:.0f} s to go")
-    log(f"  {len(X)} points x 2 policies x {s.replications} replications in {time.perf_counter() - t0:.0f} s")
+            eta = (now - t0) / len(done) * (len(tasks) - len(done))
+            log(
+                f"  {len(done)}/{len(tasks)} runs of {len(s.policies)} policies, {now - t0:.0f} s, about {eta:.0f} s to go"
+            )
+    log(f"  {len(X)} points, {len(tasks)} runs of {len(s.policies)} policies in {time.perf_counter() - t0:.0f} s")
+    rows, j = [], 0
+    for n in reps_of:
+        rows.append(summarise(done[j : j + n], s.baseline, s.challengers))
+        j += n
     df = pd.DataFrame(X, columns=[f.name for f in factors])
     return pd.concat([df, pd.DataFrame(rows)], axis=1)
 
@@ -137,140 +168,234 @@ def evaluate_all(
 
 @dataclass
 class Study:
-    """Results of :func:`run_study` (tables as written to the output folder)."""
+    """Results of :func:`run_study` (tables as written to the output folder). ``drivers``:
+    each challenger's two strongest drivers of Δ output; ``wins``, ``signs`` and ``flips``
+    the tables of :mod:`collectsim.sensitivity.analysis`."""
 
     settings: Settings
     factors: list[Factor]
     samples: pd.DataFrame
     indices: pd.DataFrame
     flips: pd.DataFrame
-    drivers: list[str]
+    drivers: dict[str, list[str]]
     nominal: dict[str, float]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    signs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    wins: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _problem(factors: Sequence[Factor]) -> dict[str, Any]:
     return {"num_vars": len(factors), "names": [f.name for f in factors], "bounds": [[f.low, f.high] for f in factors]}
 
 
+def analyse(
+    s: Settings,
+    factors: list[Factor],
+    samples: pd.DataFrame,
+    indices: pd.DataFrame,
+    nominal: dict[str, float],
+    seconds: float,
+    notes: list[str],
+) -> Study:
+    """The study from its samples and indices: drivers, wins, signs and flips (also used to reread one)."""
+    drv = {c: drivers(indices, c, s.output) for c in s.challengers}
+    flips = flip_table(samples, factors, drv, s.output, bins=3 if s.mode == "tiny" else 4)
+    morris = samples[samples["design"] == "morris"].reset_index(drop=True)
+    signs = sign_table(morris, factors, s.challengers, s.output)
+    wins = wins_table(samples, s.challengers, s.output)
+    return Study(s, factors, samples, indices, flips, drv, nominal, seconds, notes, signs, wins)
+
+
+def _morris_indices(
+    s: Settings, problem: dict[str, Any], X: np.ndarray, morris_df: pd.DataFrame
+) -> list[dict[str, Any]]:
+    from SALib.analyze import morris as morris_analyze
+
+    rows: list[dict[str, Any]] = []
+    for c in s.challengers:
+        for k in OUTPUTS:
+            r = morris_analyze.analyze(
+                problem,
+                X,
+                morris_df[d_col(c, k)].to_numpy(),
+                num_levels=s.morris_levels,
+                conf_level=CONFIDENCE,
+                num_resamples=1000,
+                seed=s.seed,
+            )
+            for i, name in enumerate(r["names"]):
+                rows.append(
+                    {
+                        "method": "morris",
+                        "challenger": c,
+                        "output": k,
+                        "factor": name,
+                        "mu": r["mu"][i],
+                        "mu_star": r["mu_star"][i],
+                        "mu_star_conf": r["mu_star_conf"][i],
+                        "sigma": r["sigma"][i],
+                    }
+                )
+    return rows
+
+
+def _kept_for_sobol(s: Settings, indices: pd.DataFrame) -> list[str]:
+    """The factors Sobol looks at: in turn each challenger's strongest (by mu* on Δ output,
+    at least a tenth of its largest), at most ``s.sobol_max_factors`` (at least 2)."""
+    ranked = []
+    for c in s.challengers:
+        m = indices[(indices["challenger"] == c) & (indices["output"] == s.output)]
+        m = m.sort_values("mu_star", ascending=False, kind="stable")
+        top = m["mu_star"].max()
+        ranked.append([str(f) for f, v in zip(m["factor"], m["mu_star"], strict=True) if top > 0 and v >= 0.1 * top])
+    kept: list[str] = []
+    for depth in range(max((len(r) for r in ranked), default=0)):
+        for r in ranked:
+            if depth < len(r) and r[depth] not in kept:
+                kept.append(r[depth])
+    limit = max(2, s.sobol_max_factors)
+    if len(kept) < 2:
+        names = list(indices["factor"].drop_duplicates())
+        kept += [n for n in names if n not in kept][: 2 - len(kept)]
+    return kept[:limit]
+
+
+def _sobol(
+    s: Settings,
+    factors: list[Factor],
+    nominal_x: list[float],
+    indices: pd.DataFrame,
+    bases: dict[str, dict[str, Any]],
+    notes: list[str],
+    log: Callable[[str], None],
+) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import sobol as sobol_sample
+
+    if s.sobol_n <= 0:
+        notes.append("Sobol skipped (sobol_n 0): the ranking is Morris's")
+        return None, []
+    kept = _kept_for_sobol(s, indices)
+    sub = [f for f in factors if f.name in kept]
+    sub_problem = _problem(sub)
+    Xs = sobol_sample.sample(sub_problem, s.sobol_n, calc_second_order=False, seed=s.seed)
+    log(f"Sobol: N={s.sobol_n} on {', '.join(f.name for f in sub)} ({len(Xs)} points), the others at their defaults")
+    full = np.tile(np.asarray(nominal_x, dtype=float), (len(Xs), 1))
+    for j, f in enumerate(sub):
+        full[:, factors.index(f)] = Xs[:, j]
+    sobol_df = evaluate_all(bases, factors, full, s, log).assign(design="sobol")
+    rows: list[dict[str, Any]] = []
+    for c in s.challengers:
+        for k in OUTPUTS:
+            y = sobol_df[d_col(c, k)].to_numpy()
+            if not np.isfinite(y).all() or np.std(y) == 0:
+                notes.append(f"Sobol indices of Δ {k} for {c} not computed (constant or non-finite output)")
+                continue
+            r = sobol_analyze.analyze(
+                sub_problem, y, calc_second_order=False, conf_level=CONFIDENCE, num_resamples=1000, seed=s.seed
+            )
+            for i, f in enumerate(sub):
+                rows.append(
+                    {
+                        "method": "sobol",
+                        "challenger": c,
+                        "output": k,
+                        "factor": f.name,
+                        "S1": r["S1"][i],
+                        "S1_conf": r["S1_conf"][i],
+                        "ST": r["ST"][i],
+                        "ST_conf": r["ST_conf"][i],
+                    }
+                )
+    if s.sobol_n < 64:
+        notes.append(
+            f"Sobol with N={s.sobol_n} base samples gives wide intervals; treat the Sobol indices as "
+            "indicative and rely on the Morris ranking (use --mode full or --sobol-n 256 for firmer ones)"
+        )
+    return sobol_df, rows
+
+
 def run_study(
     s: Settings, factors: Sequence[Factor] = DEFAULT_FACTORS, log: Callable[[str], None] = lambda m: None
 ) -> Study:
-    """Morris screening, then Sobol on the kept factors, then the flip analysis."""
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
+    """The defaults on ``s.nominal_replications``, Morris screening, Sobol on the kept factors
+    (when ``s.sobol_n`` > 0), then wins, signs and flips."""
     from SALib.sample import morris as morris_sample
-    from SALib.sample import sobol as sobol_sample
 
     if s.output not in OUTPUTS:
         raise ConfigError(f"output must be one of {', '.join(OUTPUTS)}, got {s.output!r}")
     t0 = time.perf_counter()
+    s = replace(s, accounts=book_accounts(s))
     factors = list(factors)
     notes: list[str] = []
     bases = base_scenarios(s)
     nominal_x = [f.nominal(bases[s.baseline]) for f in factors]
     problem = _problem(factors)
     X = morris_sample.sample(problem, N=s.morris_r, num_levels=s.morris_levels, seed=s.seed)
-    log(f"Morris screening: {s.morris_r} trajectories of {len(factors)} factors, and the defaults")
-    first = evaluate_all(bases, factors, np.vstack([np.asarray(nominal_x, dtype=float), X]), s, log)
+    log(
+        f"{len(s.policies)} policies on {s.accounts:,} accounts; the defaults ({s.nominal_replications} replications) "
+        f"and Morris screening: {s.morris_r} trajectories of {len(factors)} factors ({len(X)} points)"
+    )
+    first = evaluate_all(
+        bases,
+        factors,
+        np.vstack([np.asarray(nominal_x, dtype=float), X]),
+        s,
+        log,
+        replications=[s.nominal_replications] + [s.replications] * len(X),
+    )
     nominal = first.iloc[0].to_dict()
     morris_df = first.iloc[1:].reset_index(drop=True).assign(design="morris")
-    rows: list[dict[str, Any]] = []
-    for k in OUTPUTS:
-        r = morris_analyze.analyze(
-            problem,
-            X,
-            morris_df[f"d_{k}"].to_numpy(),
-            num_levels=s.morris_levels,
-            conf_level=CONFIDENCE,
-            num_resamples=1000,
-            seed=s.seed,
-        )
-        for i, name in enumerate(r["names"]):
-            rows.append(
-                {
-                    "method": "morris",
-                    "output": f"d_{k}",
-                    "factor": name,
-                    "mu": r["mu"][i],
-                    "mu_star": r["mu_star"][i],
-                    "mu_star_conf": r["mu_star_conf"][i],
-                    "sigma": r["sigma"][i],
-                }
-            )
-    indices = pd.DataFrame(rows)
-
-    m = indices[(indices["method"] == "morris") & (indices["output"] == f"d_{s.output}")].sort_values(
-        "mu_star", ascending=False
-    )
-    kept = [str(n) for n in m["factor"] if m.set_index("factor").loc[n, "mu_star"] >= 0.1 * m["mu_star"].max()]
-    kept = kept[: max(2, s.sobol_max_factors)] if len(kept) >= 2 else [str(n) for n in m["factor"][:2]]
+    # A point's own standard error needs two replications; from one, the paired spread at
+    # the defaults stands in for it (common seeds: the noise is much the same everywhere).
+    if s.replications == 1:
+        for c in s.challengers:
+            for k in OUTPUTS:
+                morris_df[se_col(c, k)] = nominal[se_col(c, k)] * math.sqrt(s.nominal_replications)
+    indices = pd.DataFrame(_morris_indices(s, problem, X, morris_df))
+    sobol_df, sobol_rows = _sobol(s, factors, nominal_x, indices, bases, notes, log)
     samples = [morris_df]
-    if s.sobol_n > 0:
-        sub = [f for f in factors if f.name in kept]
-        sub_problem = _problem(sub)
-        Xs = sobol_sample.sample(sub_problem, s.sobol_n, calc_second_order=False, seed=s.seed)
-        log(f"Sobol: N={s.sobol_n} on {', '.join(kept)} ({len(Xs)} points), the others at their defaults")
-        full = np.tile(np.asarray(nominal_x, dtype=float), (len(Xs), 1))
-        for j, f in enumerate(sub):
-            full[:, factors.index(f)] = Xs[:, j]
-        sobol_df = evaluate_all(bases, factors, full, s, log).assign(design="sobol")
+    if sobol_df is not None:
+        if s.replications == 1:
+            for c in s.challengers:
+                for k in OUTPUTS:
+                    sobol_df[se_col(c, k)] = nominal[se_col(c, k)] * math.sqrt(s.nominal_replications)
         samples.append(sobol_df)
-        for k in OUTPUTS:
-            y = sobol_df[f"d_{k}"].to_numpy()
-            if not np.isfinite(y).all() or np.std(y) == 0:
-                notes.append(f"Sobol indices of d_{k} not computed (constant or non-finite output)")
-                continue
-            r = sobol_analyze.analyze(
-                sub_problem, y, calc_second_order=False, conf_level=CONFIDENCE, num_resamples=1000, seed=s.seed
-            )
-            for i, f in enumerate(sub):
-                indices = pd.concat(
-                    [
-                        indices,
-                        pd.DataFrame(
-                            [
-                                {
-                                    "method": "sobol",
-                                    "output": f"d_{k}",
-                                    "factor": f.name,
-                                    "S1": r["S1"][i],
-                                    "S1_conf": r["S1_conf"][i],
-                                    "ST": r["ST"][i],
-                                    "ST_conf": r["ST_conf"][i],
-                                }
-                            ]
-                        ),
-                    ],
-                    ignore_index=True,
-                )
-        if s.sobol_n < 64:
-            notes.append(
-                f"Sobol with N={s.sobol_n} base samples gives wide intervals; treat the Sobol indices as "
-                "indicative and rely on the Morris ranking (use --mode full or --sobol-n 256 for firmer ones)"
-            )
-    else:
-        notes.append("Sobol skipped (--sobol-n 0)")
+        indices = pd.concat([indices, pd.DataFrame(sobol_rows)], ignore_index=True)
     all_samples = pd.concat(samples, ignore_index=True)
-    for _, r in m.iterrows():
-        if r["mu_star"] == 0 and (morris_df[r["factor"]].nunique() > 1):
-            notes.append(
-                f"{r['factor']} has no effect at all on d_{s.output}: neither policy reads what it changes "
-                f"(only queue_order expected_recovery reads the lender score)"
-                if r["factor"] == "score_auc"
-                else f"{r['factor']} has no effect at all on d_{s.output}"
-            )
+    if s.replications == 1:
+        notes.append(
+            f"one replication per point: a point's standard error is the paired spread of one replication at "
+            f"the defaults (over {s.nominal_replications} replications)"
+        )
+    _null_notes(s, indices, morris_df, notes)
+    for c in s.challengers:
+        noise = nominal.get(se_col(c, s.output), float("nan")) * math.sqrt(s.nominal_replications / s.replications)
+        if np.isfinite(noise):
+            small = float((all_samples[d_col(c, s.output)].abs() < 2 * noise).mean())
+            if small > 0.25:
+                notes.append(
+                    f"{c}: {small:.0%} of the points have |Δ {s.output}| below twice the replication noise "
+                    f"({noise:,.4g}); there the sign is not resolved"
+                )
+    nominal.update({f.name: v for f, v in zip(factors, nominal_x, strict=True)})
+    return analyse(s, factors, all_samples, indices, nominal, time.perf_counter() - t0, notes)
 
-    drivers = _drivers(indices, s.output)
-    flips = flip_table(all_samples, factors, drivers, s.output, bins=3 if s.mode == "tiny" else 4)
-    noise = nominal.get(f"se_{s.output}", float("nan"))
-    if np.isfinite(noise):
-        small = (all_samples[f"d_{s.output}"].abs() < 2 * noise).mean()
-        if small > 0.25:
-            notes.append(
-                f"{small:.0%} of the points have |d_{s.output}| below twice the replication noise at the "
-                f"nominal point ({noise:,.4g}); near the flip the sign is not resolved at "
-                f"{s.replications} replications"
-            )
-    return Study(s, factors, all_samples, indices, flips, drivers, nominal, time.perf_counter() - t0, notes)
+
+def _null_notes(s: Settings, indices: pd.DataFrame, morris_df: pd.DataFrame, notes: list[str]) -> None:
+    """A note for each factor with no effect at all on Δ output, naming the challengers."""
+    m = indices[(indices["method"] == "morris") & (indices["output"] == s.output)]
+    for name, g in m.groupby("factor", sort=False):
+        if morris_df[str(name)].nunique() < 2:
+            continue
+        null = [str(c) for c, v in zip(g["challenger"], g["mu_star"], strict=True) if v == 0]
+        if not null:
+            continue
+        who = "every challenger" if len(null) == len(s.challengers) else ", ".join(null)
+        why = (
+            f": neither {s.baseline} nor {', '.join(null)} reads the lender score (queue_order expected_recovery does)"
+            if name == "score_auc"
+            else ""
+        )
+        notes.append(f"{name} has no effect at all on Δ {s.output} for {who}{why}")

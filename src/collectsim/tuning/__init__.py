@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from collectsim.errors import CollectsimError, ConfigError
+from collectsim.keys import LEVER, role
 from collectsim.tuning.analysis import (
     DEFAULT_BUILTINS,
+    DEFAULT_UNCERTAINTIES,
     TuningResult,
     analyse,
     check_directions,
@@ -54,9 +56,10 @@ def build_tuning_report(
     builtins: Sequence[str] = DEFAULT_BUILTINS,
     confirm_seed_offset: int | None = 1000,
     n_jobs: int = 2,
+    uncertainties: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[Path, TuningResult]:
     """Analyse a tuning sweep and write its report into it; return the report's path and the result."""
-    res = analyse(sweep_dir, objectives, builtins, confirm_seed_offset, n_jobs)
+    res = analyse(sweep_dir, objectives, builtins, confirm_seed_offset, n_jobs, uncertainties)
     return write_tuning_report(res, Path(sweep_dir)), res
 
 
@@ -86,8 +89,16 @@ class TuningReportCallback(_Callback):  # type: ignore[misc,valid-type]
         builtins: Sequence[str] = DEFAULT_BUILTINS,
         confirm_seed_offset: int | None = 1000,
         n_jobs: int = 2,
+        levers: Sequence[str] | None = None,
+        uncertainties: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.baseline = baseline
+        self.levers = [str(k) for k in levers or []]
+        self.uncertainties = (
+            {str(k): [str(v) for v in vs] for k, vs in uncertainties.items()}
+            if uncertainties is not None
+            else DEFAULT_UNCERTAINTIES
+        )
         self.enabled = enabled
         self.objectives = [str(k) for k in objectives] if objectives else None
         self.builtins = [str(b) for b in builtins]
@@ -97,9 +108,22 @@ class TuningReportCallback(_Callback):  # type: ignore[misc,valid-type]
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         """Exit (status 2) before the first trial when the objectives are not KPIs with a
         direction or disagree with the sweeper's ``direction`` list."""
+        from omegaconf import OmegaConf
+
+        params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+        assumptions = [k for k in _flat_keys(params) if role(k, self.levers) != LEVER]
+        if assumptions:
+            # An optimiser would pick the assumption that flatters the objectives.
+            print(
+                f"collectsim: error: tuning searches levers only; {', '.join(assumptions)} "
+                f"{'is an assumption' if len(assumptions) == 1 else 'are assumptions'} (collectsim.keys), "
+                "not a choice: fix it, or add it to lever_keys=[...] if the lender does choose it",
+                file=sys.stderr,
+                flush=True,
+            )
+            raise SystemExit(2)
         if not self.objectives:
             return
-        from omegaconf import OmegaConf
 
         direction = OmegaConf.select(config, "hydra.sweeper.direction")
         if direction is not None and not isinstance(direction, str):
@@ -122,7 +146,7 @@ class TuningReportCallback(_Callback):  # type: ignore[misc,valid-type]
         try:
             sweep_dir = str(config.hydra.sweep.dir)
             report, res = build_tuning_report(
-                sweep_dir, self.objectives, self.builtins, self.confirm_seed_offset, self.n_jobs
+                sweep_dir, self.objectives, self.builtins, self.confirm_seed_offset, self.n_jobs, self.uncertainties
             )
             failed = f" ({len(res.failed)} failed trial(s) listed in it)" if res.failed else ""
             print(f"collectsim-report: tuning report written to {report}{failed}", flush=True)
@@ -133,6 +157,18 @@ class TuningReportCallback(_Callback):  # type: ignore[misc,valid-type]
                 file=sys.stderr,
                 flush=True,
             )
+
+
+def _flat_keys(node: Any, prefix: str = "") -> list[str]:
+    """The dotted keys of a sweeper's ``params`` (``stress.x`` given on the command line
+    arrives nested)."""
+    from omegaconf import OmegaConf
+
+    out = []
+    for k, v in node.items():
+        key = f"{prefix}{k}"
+        out += _flat_keys(v, key + ".") if OmegaConf.is_dict(v) or isinstance(v, dict) else [key]
+    return out
 
 
 # --------------------------------------------------------------------------- command line

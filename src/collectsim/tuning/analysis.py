@@ -6,7 +6,7 @@ See :mod:`collectsim.tuning` for the steps; :func:`analyse` returns a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,15 +157,22 @@ def _paired_rows(
     return rows
 
 
+#: Assumptions the best trial is rerun under by default: the book presets.
+DEFAULT_UNCERTAINTIES: dict[str, list[str]] = {"portfolio": ["default", "hardship", "strategic"]}
+
+
 def analyse(
     sweep_dir: str | Path,
     objectives: Sequence[str] | None = None,
     builtins: Sequence[str] = DEFAULT_BUILTINS,
     confirm_seed_offset: int | None = 1000,
     n_jobs: int = 2,
+    uncertainties: Mapping[str, Sequence[str]] | None = None,
 ) -> TuningResult:
     """Gather the trials of ``sweep_dir``, run the built-ins on the same seeds and
-    compare (see the module docstring). Raises ResultsError when no trial succeeded."""
+    compare (see the module docstring); with ``uncertainties`` (key -> values, e.g.
+    ``{"portfolio": ["hardship", "strategic"]}``), rerun the best trial and the best
+    built-in under each value. Raises ResultsError when no trial succeeded."""
     root = Path(sweep_dir)
     g = gather(root)
     setup = sweep_setup(root, g.jobs, objectives)
@@ -270,6 +277,30 @@ def analyse(
         conf_rep = pd.concat([df.assign(name=n) for n, df in zip(names, conf, strict=True)], ignore_index=True)
         for b, t, what in pairs:
             paired_rows += _paired_rows(conf_rep, b, t, kpis, f"fresh (seed {fresh})", what)
+    best = headline or top_trial
+    if best and best_builtin and uncertainties:
+        # The trials were tuned under one set of assumptions: rerun the best of them and
+        # the best built-in under other values of each uncertainty (same seeds).
+        given = {override_key(o): o for o in setup.base_overrides}
+        trial_ov = [f"{k}={v}" for k, v in levers[best].items() if v != ""]
+        utasks: list[tuple[list[str], Path, str]] = []
+        unders: list[str] = []
+        for key, values in uncertainties.items():
+            for value in values:
+                if given.get(key) == f"{key}={value}" or (key not in given and value == "default"):
+                    continue
+                under = f"{key}={value}"
+                folder = root / "uncertainties" / under.replace("=", "_").replace("/", "_")
+                base = [o for o in setup.base_overrides if override_key(o) != key]
+                utasks += [
+                    ([*base, f"policy={best_builtin}", under], folder / best_builtin, best_builtin),
+                    ([*base, *trial_ov, under], folder / best.replace(" ", "_"), best),
+                ]
+                unders.append(under)
+        got = run_many(utasks, n_jobs)
+        for i, under in enumerate(unders):
+            rep = pd.concat([got[2 * i].assign(name=best_builtin), got[2 * i + 1].assign(name=best)], ignore_index=True)
+            paired_rows += _paired_rows(rep, best_builtin, best, kpis, sweep_seeds, f"under {under}")
     paired = pd.DataFrame(paired_rows)
     if len(tsum) < 2 * len(objs) + 2:
         notes.append(f"only {len(tsum)} trial(s): the front is a rough sketch (a tiny run?)")

@@ -268,8 +268,10 @@ def write_tuning_report(res: TuningResult, out_dir: str | Path) -> Path:
             ]
         )
     L += _md_table(["policy", *[k + _arrow(k) for k in cols], "beaten on every objective by"], rows) + [""]
+    under = res.paired[res.paired["selection"].astype(str).str.startswith("under ")] if not res.paired.empty else None
+    paired = res.paired.drop(under.index) if under is not None else res.paired
     # Paired comparisons.
-    if not res.paired.empty:
+    if not paired.empty:
         L += [
             "## Tuned settings against each built-in",
             "",
@@ -282,7 +284,7 @@ def write_tuning_report(res: TuningResult, out_dir: str | Path) -> Path:
             "",
         ]
         rows = []
-        for (b, tr, what, s), part in res.paired.groupby(["builtin", "trial", "selection", "seeds"], sort=False):
+        for (b, tr, what, s), part in paired.groupby(["builtin", "trial", "selection", "seeds"], sort=False):
             d = part.set_index("kpi")
             rows.append(
                 [
@@ -298,6 +300,30 @@ def write_tuning_report(res: TuningResult, out_dir: str | Path) -> Path:
                 ]
             )
         L += _md_table(["built-in", "tuned", "chosen as", "seeds", *[f"Δ {k}" + _arrow(k) for k in objs]], rows) + [""]
+    if under is not None and not under.empty:
+        b, tr = str(under["builtin"].iloc[0]), str(under["trial"].iloc[0])
+        L += [
+            "## The best trial under other assumptions",
+            "",
+            f"The trials were tuned under one set of assumptions (the shared overrides above). {tr} and {b} "
+            "rerun under other values of the uncertainties (collectsim.keys), on the sweep's seeds; paired "
+            f"differences, {tr} minus {b}. Does the tuned setting keep its edge?",
+            "",
+        ]
+        rows = []
+        for what, part in under.groupby("selection", sort=False):
+            d = part.set_index("kpi")
+            rows.append(
+                [
+                    str(what).removeprefix("under "),
+                    *[
+                        f"{fmt_ci(d.loc[k, 'diff_mean'], d.loc[k, 'diff_half_width'], signed=True)} "
+                        f"({d.loc[k, 'verdict']})"
+                        for k in objs
+                    ],
+                ]
+            )
+        L += _md_table(["under", *[f"Δ {k}" + _arrow(k) for k in objs]], rows) + [""]
     if res.failed:
         L += ["## Failed trials", ""]
         L += [f"- {f} ({c}): {e[:300]}" for f, c, e in res.failed] + [""]
