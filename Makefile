@@ -27,7 +27,11 @@ publish: $(STAMP)
 	$(BIN)/collectsim experiment=$(STUDY) publish=true
 
 # One worker per core; a test file stays on one worker, so its cached fixtures are built once.
+# The compiled kernels are compiled (or loaded from Numba's cache) once, before the
+# workers start; CLEAR_KERNEL_CACHE=1 (set by .ci/run) compiles them afresh.
 test: $(STAMP)
+	@if [ -n "$(CLEAR_KERNEL_CACHE)" ]; then rm -f src/collectsim/__pycache__/kernels.*.nbi src/collectsim/__pycache__/kernels.*.nbc; fi
+	$(BIN)/python -m collectsim.compiled_team
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # Headless Chromium for the page's browser test (tests/test_app_browser.py, skipped
@@ -58,6 +62,7 @@ test-cluster: $(STAMP)
 	$(BIN)/python -m pytest -q -m cluster tests/test_cluster.py
 
 bench: $(STAMP)
+	$(BIN)/python -m collectsim.compiled_team
 	$(BIN)/python benchmarks/bench.py
 
 lint: $(STAMP)

@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--update-golden", action="store_true", help="rewrite benchmarks/golden_10k.json from this run")
     ap.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed for one model run (default 1800)")
     ap.add_argument("--no-sweep", action="store_true", help="skip the 2-worker sweep")
+    ap.add_argument("--no-profile", action="store_true", help="skip the profiled run of the largest size")
     args = ap.parse_args(argv)
 
     if args.sizes:
@@ -165,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": {},
     }
     failed = False
+    log("kernels: compiling from an empty cache, own process ...")
+    results["kernels"] = kc = in_child("child_compile", label="compile")
+    log(f"kernels: {kc.get('compile_s', float('nan')):.1f} s ({kc.get('path', 'error')})")
     for n in run_sizes:
         entry: dict[str, Any] = {"requested": n in sizes_list}
         log(f"model: {n:,} accounts x {HORIZON_DAYS} days (policy {POLICY}), own process ...")
@@ -180,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"model: {n:,} accounts FAILED: {'timeout' if m.get('timeout') else m.get('error', '')[-500:]}")
         if n in sizes_list:
             log(f"floor: NumPy day-step reference at {n:,} accounts ...")
-            entry["floor"] = fl = in_child("child_floor", n, label=f"floor {n:,}")
+            # The floor runs as many days as the model ran (the stream's days, not the horizon).
+            days = int(m.get("days_simulated", HORIZON_DAYS))
+            entry["floor"] = fl = in_child("child_floor", n, days, label=f"floor {n:,}")
             if "wall_s" in fl:
                 log(f"floor: {fl['wall_s']:.3f} s (build {fl['build_s']:.3f} s, steps {fl['step_s']:.3f} s)")
             else:
@@ -196,6 +202,13 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     failed = True
         results["sizes"][str(n)] = entry
+
+    loads = [v["model"]["kernel_load_s"] for v in results["sizes"].values() if "kernel_load_s" in v["model"]]
+    results["kernels"]["load_s"] = min(loads) if loads else None
+    if not args.no_profile:
+        big = max(sizes_list)
+        log(f"profile: {big:,} accounts under cProfile ...")
+        results["profile"] = in_child("child_profile", big, timeout=args.timeout, label=f"profile {big:,}")
 
     m10 = results["sizes"][str(GOLDEN_N)]["model"]
     if "kpis" in m10:

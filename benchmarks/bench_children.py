@@ -69,11 +69,14 @@ def _peak(extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def child_model(n: int) -> dict[str, Any]:
-    """One model run at ``n`` accounts (inside a fresh subprocess)."""
+    """One model run at ``n`` accounts (inside a fresh subprocess). The compiled
+    kernels are loaded from Numba's cache first (timed apart: ``kernel_load_s``)."""
     import collectsim
     import collectsim.engine
+    from collectsim.compiled_team import warm
 
     sc = collectsim.load_scenario(overrides_for(n))
+    kernel_load = warm()
     rss_before, _ = _rss_now_kib()
     c0, t0 = time.process_time(), time.perf_counter()
     res = collectsim.engine.run(sc, 0)
@@ -95,9 +98,59 @@ def child_model(n: int) -> dict[str, Any]:
             "lawyers": sc.channels.lawsuit.team_size,
             "voice_lines_per_day": sc.channels.voice_lines_per_day,
             "rss_before_run_kib": rss_before,
+            "kernel_load_s": kernel_load,
             "kpis": res.kpis,
         }
     )
+
+
+def child_compile() -> dict[str, Any]:
+    """Compile the kernels from nothing (a fresh, empty ``NUMBA_CACHE_DIR``), as the
+    first run on a fresh clone does, then load them from that cache in the same way
+    a second process would."""
+    import shutil
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="collectsim-numba-")
+    os.environ["NUMBA_CACHE_DIR"] = tmp  # before Numba is imported
+    try:
+        from collectsim import collectors
+        from collectsim.compiled_team import warm
+
+        return {"compile_s": warm(), "path": collectors.agent_path(), "cache_dir": tmp}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def child_profile(n: int, top: int = 15) -> dict[str, Any]:
+    """The model run at ``n`` accounts under cProfile: the ``top`` functions by own time."""
+    import cProfile
+    import pstats
+
+    import collectsim
+    import collectsim.engine
+    from collectsim.compiled_team import warm
+
+    sc = collectsim.load_scenario(overrides_for(n))
+    warm()
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    collectsim.engine.run(sc, 0)
+    prof.disable()
+    total = time.perf_counter() - t0
+    st = pstats.Stats(prof)
+    rows = []
+    for (file, line, fn), (_, ncalls, tottime, cumtime, _) in sorted(
+        st.stats.items(),
+        key=lambda kv: kv[1][2],
+        reverse=True,  # type: ignore[attr-defined]
+    )[:top]:
+        where = f"{file.rsplit('site-packages/', 1)[-1].rsplit('src/', 1)[-1]}:{line}"
+        rows.append(
+            f"{100 * tottime / total:5.1f}%  {tottime:7.2f} s own  {cumtime:7.2f} s cum  {ncalls:>9,}  {fn}  ({where})"
+        )
+    return {"n": n, "total_s": total, "rows": rows}
 
 
 def child_floor(n: int, days: int = HORIZON_DAYS) -> dict[str, Any]:

@@ -1,19 +1,15 @@
 """The collector pool: agents working a shared priority work queue.
 
-The queue is a binary heap (``heapq``) of ``(key, seq, account, action, discount)``:
-pushing and popping cost O(log n), so 100,000+ pending calls stay cheap (a
-``simpy.PriorityResource`` re-sorts its queue on every request). Stale entries (the
-account closed, went to court, made a promise) are skipped when popped.
-
-The agents and the end-of-shift bell keep an agenda of their own (a heap of
-``(time, seq, who, item)``, redials a FIFO line beside it) that one SimPy process, the
-team, works through.
-Nothing else in the model reads what the agents change during a day (the engine
-applies their calls at the day's end), so the team runs every entry of its agenda
-that falls before SimPy's next event without handing control back, and wakes for
-the next event otherwise. Entries are ordered by time, then by the order they were
-scheduled, which is how SimPy orders its own events: a run gives the same calls, in
-the same order, as one SimPy event per attempt did, at a fraction of the cost.
+The agents' day runs compiled (:mod:`collectsim.kernels`, through
+:mod:`collectsim.compiled_team`) where Numba is installed, and otherwise in the Python
+loop of this module (``COLLECTSIM_KERNELS=0`` selects it too); both give the same calls.
+The work queue is a heap ordered by (policy key, arrival); stale entries (the account
+closed, went to court, made a promise) are skipped when popped. The agents, their
+redials (a FIFO line) and the end-of-shift bell run from an agenda of the team's own
+(a heap of ``(time, seq, who)``) in one SimPy process, which runs every entry due before
+SimPy's next event without handing control back (the engine applies the calls at the
+day's end). Entries are ordered by time, then scheduling order, as SimPy orders its own
+events, so a run gives the same calls, in the same order, as one event per attempt.
 """
 
 from __future__ import annotations
@@ -30,6 +26,7 @@ import simpy
 
 from collectsim.behaviour.response import ResponseModel
 from collectsim.channels import ChannelTable
+from collectsim.compiled_team import K_KEEP_SHIFTS, CompiledTeam, agent_path, for_pool
 from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import sample
 from collectsim.policies.base import RetryRule
@@ -206,10 +203,10 @@ class CollectorPool:
         # window rule needs no check per call).
         win = compliance.cfg
         self.window_ok = win.window_start_hour <= start and (self.shift_end * 24.0) <= win.window_end_hour
-        self.active = True
+        self._active = True
         self.callable, self.callable_py = shared(state.pf.n, "B")  # refreshed daily
-        _, self.contact_py = shared_copy(state.pf.contactability, "d")
-        _, self.sens_py = shared_copy(state.pf.sensitivity, "d")
+        self.contact, self.contact_py = shared_copy(state.pf.contactability, "d")
+        self.sens, self.sens_py = shared_copy(state.pf.sensitivity, "d")
         # Call log (flat lists, turned into arrays by the engine once per day).
         self.log: list[tuple[Any, ...]] = []  # one row per call, fields LOG_FIELDS
         self._seq = 0  # one counter for every contact of the run, in the order they happen
@@ -217,16 +214,48 @@ class CollectorPool:
         self.duty_days = 0  # days the team was on duty (set by the engine)
         self.calls = 0
         self.conversations = 0
-        self.shift_log: list[
+        self._shift_log: list[
             tuple[int, int, float, float, float, int]
         ] = []  # (day, agent, start, end, last_end, conversations)
-        self.keep_shift_log = False
+        self._keep_shift_log = False
         # The team's agenda (see the module docstring) and its scheduling counter.
         self._agenda: list[tuple[float, int, int, Any]] = []
         # Redials due, (time, seq, call): one gap for all, so they fall due in the order
         # they were made and a FIFO line keeps them sorted.
         self._redials: deque[tuple[float, int, tuple[float, int, int, int, float]]] = deque()
         self._agenda_seq = itertools.count()
+        self.compiled: CompiledTeam | None = None
+        if agent_path() != "python":
+            self.compiled = for_pool(self, compliance, len(channels), rng)
+            self.queue = self.compiled  # type: ignore[assignment]
+
+    @property
+    def active(self) -> bool:
+        """Whether the run's days go on (the engine sets it false for the legal tail)."""
+        return self._active
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        self._active = value
+        if self.compiled is not None:
+            self.compiled.set_active(value)
+
+    @property
+    def keep_shift_log(self) -> bool:
+        """Keep one row per agent and day (``shift_log``; the engine sets it with
+        ``record_events``)."""
+        return self._keep_shift_log
+
+    @keep_shift_log.setter
+    def keep_shift_log(self, value: bool) -> None:
+        self._keep_shift_log = value
+        if self.compiled is not None:
+            self.compiled.cfg[K_KEEP_SHIFTS] = value
+
+    @property
+    def shift_log(self) -> list[tuple[int, int, float, float, float, int]]:
+        """Rows ``(day, agent, start, end, last_end, conversations)`` of every agent's day."""
+        return self._shift_log if self.compiled is None else self.compiled.shift_rows()
 
     @property
     def agent_days(self) -> int:
@@ -235,7 +264,7 @@ class CollectorPool:
 
     def start(self) -> None:
         self.refresh_callable()
-        self.env.process(self._team())
+        self.env.process(self._team() if self.compiled is None else self.compiled.run())
 
     def _team(self) -> Generator[simpy.Event, Any, None]:
         """Run the agents, their redials and the shift bell from the team's agenda (see
@@ -435,23 +464,32 @@ class CollectorPool:
                 self._seq += 1
                 now = yield minutes / MIN_PER_DAY
             self.conversations += convs
-            if self.keep_shift_log:
-                self.shift_log.append((day, k, start, end, now, convs))
+            if self._keep_shift_log:
+                self._shift_log.append((day, k, start, end, now, convs))
             # Sleep until the next day begins.
             now = yield max(day + 1 - now, 0.0)
 
     def sequence(self, n: int) -> np.ndarray:
         """Sequence numbers for ``n`` contacts happening now (shared with the agents)."""
+        if self.compiled is not None:
+            return self.compiled.sequence(n)
         out = np.arange(self._seq, self._seq + n, dtype=np.int64)
         self._seq += n
         return out
 
     def take_log(self) -> dict[str, np.ndarray]:
         """The calls made since the last take, as arrays; charges their minutes."""
-        rows = self.log
-        cols = list(zip(*rows)) if rows else [()] * len(LOG_FIELDS)
-        out = {name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(LOG_FIELDS, cols)}
-        rows.clear()
+        if self.compiled is not None:
+            out = {name: col for (name, _), col in zip(LOG_FIELDS, self.compiled.take_calls())}
+            counts = self.compiled.rules()[-1]  # blocked calls or breaches per rule
+            for r, name in enumerate(self.compliance.counts):
+                self.compliance.counts[name] += int(counts[r])
+            counts[:] = 0
+        else:
+            rows = self.log
+            cols = list(zip(*rows)) if rows else [()] * len(LOG_FIELDS)
+            out = {name: np.asarray(col, dtype=dtype) for (name, dtype), col in zip(LOG_FIELDS, cols)}
+            rows.clear()
         agent = out["agent"]
         out["harshness"] = np.where(agent >= 0, self.harshness[np.maximum(agent, 0)], 1.0)
         self.calls += out["idx"].size

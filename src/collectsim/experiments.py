@@ -15,6 +15,7 @@ numbers do not depend on how many workers ran it.
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import tempfile
 import time
@@ -147,6 +148,7 @@ def run_experiments(
 
     from collectsim.cli.results import versions, write_results
     from collectsim.cli.sweep_folder import API_WORDS, claim, finished, release
+    from collectsim.compiled_team import warm
     from collectsim.config import load_scenario
     from collectsim.engine import build_plugins
     from collectsim.scenario import scenario_to_dict
@@ -172,6 +174,10 @@ def run_experiments(
         tasks = [(i, k) for i in todo for k in range(replications)]
         t0 = time.perf_counter()
         results: dict[int, list[Any]] = {i: [None] * replications for i in todo}
+        # Compile the agents' kernels once here (or load them from the cache), before
+        # the workers start; each worker runs one Numba thread.
+        os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+        warm()
         runner = Parallel(n_jobs=n_jobs, return_as="generator")
         for done, ((i, k), res) in enumerate(
             zip(tasks, runner(delayed(_one)(scenarios[i], k) for i, k in tasks), strict=True), start=1

@@ -137,12 +137,23 @@ def main() -> None:
             precheck(argv)
         except CollectsimError as exc:
             fail(exc)
+        warm_kernels()
         _app()
     except KeyboardInterrupt:
         # Raised by _on_interrupt inside joblib, which has stopped its workers: exit
         # normally so that joblib's clean-up runs.
         print(interrupted_message(), file=sys.stderr, flush=True)
         raise SystemExit(130) from None
+
+
+def warm_kernels() -> None:
+    """Compile the agents' kernels (or load them from Numba's cache) in this process,
+    before a sweep's workers start, so that they do not all compile at once; the
+    workers run one Numba thread each."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from collectsim.compiled_team import warm
+
+    warm()
 
 
 def _on_interrupt(signum: int, frame: Any) -> None:

@@ -1,0 +1,127 @@
+"""The agents' day three ways: compiled kernels, the same kernels uncompiled
+(``NUMBA_DISABLE_JIT=1``) and the Python agent loop (the fallback without Numba) give
+the same calls, in the same order, with the same outcomes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from tests.conftest import small
+
+from collectsim import collectors, compiled_team, kernels
+from collectsim.engine import Simulation
+
+#: Small set-ups that exercise every branch of the kernels: redials and the contact
+#: rules (pressure under china_2025, third parties under the locate exception), a
+#: shift reaching outside an unenforced calling window, a round-the-clock team, a
+#: dropped backlog and a shift from midnight.
+CASES = {
+    "pressure_third_party": ("policy=pressure", "compliance=china_2025_third_party"),
+    "window_unenforced": (
+        "policy=pressure",
+        "compliance=reg_f",
+        "compliance.enforce=false",
+        "collectors.shift_start_hour=6.0",
+        "collectors.shift_end_hour=23.0",
+        "collectors.shift_follows_window=false",
+    ),
+    "round_the_clock": (
+        "compliance=none",
+        "collectors.shift_start_hour=0.0",
+        "collectors.shift_end_hour=24.0",
+        "collectors.break_minutes=0",
+    ),
+    "midnight_drop": ("collectors.shift_start_hour=0.0", "collectors.shift_end_hour=9.0", "collectors.backlog=drop"),
+}
+N = 300
+
+
+def fingerprint(case: str) -> str:
+    """SHA-256 of a case's full event log, shift log and KPIs."""
+    sim = Simulation(small(*CASES[case], "collectors.size=1", n=N), 0, record_events=True)
+    res = sim.run()
+    h = hashlib.sha256()
+    for ev in sim.event_log:
+        for k in sorted(ev):
+            h.update(k.encode())
+            h.update(np.ascontiguousarray(ev[k]).tobytes())
+    h.update(repr(list(sim.pool.shift_log)).encode())
+    h.update(repr(sorted(res.kpis.items())).encode())
+    return h.hexdigest()
+
+
+@pytest.mark.skipif(not kernels.COMPILED, reason="Numba not installed")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_compiled_equals_python_loop(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert collectors.agent_path() == "compiled"
+    compiled = fingerprint(case)
+    monkeypatch.setenv("COLLECTSIM_KERNELS", "0")
+    assert collectors.agent_path() == "python"
+    assert fingerprint(case) == compiled
+
+
+@pytest.mark.skipif(not kernels.COMPILED, reason="Numba not installed")
+def test_compiled_equals_uncompiled() -> None:
+    # The kernels' source run by the interpreter (slow: one small case).
+    case = "pressure_third_party"
+    code = (
+        "from tests.test_kernels import fingerprint; from collectsim import collectors; "
+        f"print(collectors.agent_path(), fingerprint({case!r}))"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    path, digest = out.stdout.split()
+    assert path == "kernels-uncompiled"
+    assert digest == fingerprint(case)
+
+
+def test_without_numba_the_python_loop_runs_with_a_notice(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    monkeypatch.setattr(compiled_team, "_notice_given", False)
+    sim = Simulation(small(n=200), 0)
+    sim.run()
+    assert sim.pool.compiled is None
+    err = capsys.readouterr().err
+    assert err.count("Numba is not installed") == 1
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not kernels.COMPILED, reason="Numba not installed")
+def test_queue_order_and_growth() -> None:
+    # The work queue pops by (policy key, arrival order) whatever the push order, and
+    # grows past its first capacity.
+    import simpy
+
+    from collectsim.compiled_team import CompiledTeam
+
+    rng = np.random.default_rng(1)
+    team = CompiledTeam(
+        simpy.Environment(),
+        1,
+        np.zeros(kernels.N_CFG),
+        np.ones(1),
+        np.zeros((1, 1)),
+        np.full(1, -1.0),
+        np.ones(24),
+        (),
+        lambda: (),
+        rng.random,
+        np.ones,
+        np.ones,
+    )
+    keys = rng.integers(0, 50, 5000).astype(float)
+    team.push_many(keys[:3000], np.arange(3000), np.zeros(3000, np.int64), np.zeros(3000))
+    team.push_many(keys[3000:], np.arange(3000, 5000), np.zeros(2000, np.int64), np.zeros(2000))
+    assert len(team) == 5000
+    got = []
+    while len(team):
+        got.append(int(team.q[2][0]))
+        kernels.heap_pop(team.q, team.ist, kernels.I_QLEN)
+    assert got == np.lexsort((np.arange(5000), keys)).tolist()
