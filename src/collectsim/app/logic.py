@@ -54,6 +54,11 @@ def _yaml(group: str, option: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
+def default_willingness_effect() -> float:
+    """``stress.willingness_effect`` of the default config (the page's starting value)."""
+    return float(_yaml("stress", "default").get("willingness_effect", 0.0))
+
+
 @lru_cache(maxsize=64)
 def default_team(n_accounts: int, portfolio: str = "default") -> int:
     """The default team scaled to a book of ``n_accounts``: the same accounts per
@@ -83,7 +88,7 @@ class Choices:
     policies: list[str] = field(default_factory=lambda: ["soft_first", "early_escalation"])
     team_size: int = field(default_factory=lambda: default_team(DEFAULT_ACCOUNTS))
     compliance: str = "china_2025"
-    willingness_effect: float = 0.3
+    willingness_effect: float = field(default_factory=lambda: default_willingness_effect())
     n_accounts: int = DEFAULT_ACCOUNTS
     replications: int = 3
     seed: int = 0

@@ -17,6 +17,7 @@ from collectsim.app.logic import (
     PAGE_KPIS,
     Choices,
     default_team,
+    default_willingness_effect,
     options,
     run_choices,
     segment_names,
@@ -55,7 +56,11 @@ with st.sidebar:
     )
     st.header("Uncertainty")
     willingness_effect = st.slider(
-        "Stress sensitivity (how much stress lowers willingness to pay)", 0.0, 1.5, 0.3, 0.05
+        "Stress sensitivity (how much stress lowers willingness to pay)",
+        0.0,
+        1.5,
+        default_willingness_effect(),
+        0.05,
     )
     replications = st.slider("Replications", 2, 8, 3)
     seed = st.number_input("Seed", min_value=0, max_value=10_000, value=0, step=1)
