@@ -163,15 +163,6 @@ DEFAULT_FACTORS = (
         "size assumption",
     ),
     Factor(
-        "breach_reactance",
-        "response.breach_reactance",
-        0.0,
-        0.3,
-        "set",
-        "strength a contact loses when it breaks a contact rule the lender does not enforce; default 0.1, "
-        "assumption",
-    ),
-    Factor(
         "legal_warning_credibility",
         "channels.legal_warning.credibility_lift",
         0.0,
