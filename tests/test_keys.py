@@ -49,6 +49,12 @@ def test_levers_and_uncertainties() -> None:
         "channels.sms.stress_increment",
         "channels.extra.app_push.impulse",
         "channels.lawsuit.recovery_fraction",
+        "channels.firm_call.reactance",
+        "channels.extra.third_party_call.reactance",
+        "channels.legal_warning.credibility_lift",
+        "channels.firm_call.priority_gain",
+        "channels.lawsuit.enforcement_lift",
+        "channels.lawsuit.win_base",
         "stress.a_key_added_tomorrow",
     ):
         assert role(key) == UNCERTAINTY, key

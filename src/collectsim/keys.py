@@ -28,6 +28,16 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("channels.*complaint_prob", UNCERTAINTY),
     ("channels.*recovery_fraction", UNCERTAINTY),
     ("channels.*delay_days", UNCERTAINTY),
+    # ... and so are how it backfires, how long a threat is believed, how courts decide.
+    ("channels.*reactance", UNCERTAINTY),
+    ("channels.*credibility_lift", UNCERTAINTY),
+    ("channels.*credibility_days", UNCERTAINTY),
+    ("channels.*priority_gain", UNCERTAINTY),
+    ("channels.*enforcement_lift", UNCERTAINTY),
+    ("channels.*enforcement_days", UNCERTAINTY),
+    ("channels.*win_base", UNCERTAINTY),
+    ("channels.*win_ability", UNCERTAINTY),
+    ("channels.*answer_prob", UNCERTAINTY),
     # How long a call takes is a fact about borrowers, not a choice.
     ("collectors.connected_minutes", UNCERTAINTY),
     ("collectors.no_answer_minutes", UNCERTAINTY),
