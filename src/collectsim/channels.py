@@ -141,7 +141,10 @@ class ChannelTable:
         """The code of the channel called ``name``; a :class:`ConfigError` naming
         ``key`` and the allowed names otherwise."""
         if not isinstance(name, str) or name not in self.codes:
-            raise ConfigError(f"{key} must be one of {', '.join(self.codes)}, got {name!r}")
+            raise ConfigError(
+                f"{key} must be one of {', '.join(self.codes)}, got {name!r}"
+                + (f" (a channel defined under channels.extra.{name} would be one)" if isinstance(name, str) else "")
+            )
         return self.codes[name]
 
     def of_kind(self, *kinds: str) -> list[Channel]:
