@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from tests.conftest import small
 
 from collectsim.engine import Simulation
-from tests.conftest import small
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
