@@ -278,7 +278,7 @@ def main() -> None:
         f"## Calibration against published figures (default scenario, {args.replications} replications)",
         "",
         f"The default scenario (policy `staged`, the default stream of {default.portfolio.n_accounts:,} accounts arriving",
-        f"over {default.portfolio.warmup_days + default.portfolio.arrival_days + default.portfolio.cooldown_days} days, "
+        f"over {default.portfolio.span_days} days, "
         f"{default.collectors.size} agent{'s' if default.collectors.size != 1 else ''}, `china_2025`) against the published targets (sources in",
         "[references.md](references.md#calibration-targets)). A target is hit when the model's 95% interval",
         "meets the published range. Every target compares a flow with a flow: shares of the accounts or",

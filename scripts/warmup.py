@@ -50,7 +50,7 @@ def _probe(policy: str, replication: int, probe_days: int) -> dict[str, Any]:
     """One long-warm-up run: the daily series over the span with arrivals."""
     sc = load_scenario([f"policy={policy}"])
     p = sc.portfolio
-    rate = p.n_accounts / (p.warmup_days + p.arrival_days + p.cooldown_days)
+    rate = p.n_accounts / p.span_days
     span = probe_days + p.arrival_days
     sc = load_scenario(
         [

@@ -111,7 +111,7 @@ def build_portfolio(cfg: PortfolioConfig, streams: RandomStreams) -> Portfolio:
         # later days see a team as loaded as in steady state; only the window's entries
         # are measured.
         n = cfg.n_accounts
-        span = cfg.warmup_days + cfg.arrival_days + cfg.cooldown_days
+        span = cfg.span_days
         entry = np.sort(np.floor(streams["arrivals"].uniform(0.0, span, size=n)))
         window = (float(cfg.warmup_days), float(cfg.warmup_days + cfg.arrival_days))
         measured = (entry >= window[0]) & (entry < window[1])

@@ -70,6 +70,11 @@ class PortfolioConfig:
     willingness_scale: float = 1.0
     hardship_scale: float = 1.0
 
+    @property
+    def span_days(self) -> int:
+        """Days over which a stream's accounts arrive: warm-up, window and cool-down."""
+        return self.warmup_days + self.arrival_days + self.cooldown_days
+
 
 @dataclass(frozen=True)
 class StressConfig:
