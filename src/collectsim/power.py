@@ -43,12 +43,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
 
 from collectsim.errors import CollectsimError, ConfigError
+
+if TYPE_CHECKING:
+    from collectsim.scenario_types import Scenario
 
 #: outcome name -> what it reads per account (yuan)
 OUTCOMES = {
@@ -181,9 +184,9 @@ def live_test(
     replications: int = 2,
     share: float = 0.5,
     progress: Callable[[str], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> tuple[np.ndarray, np.ndarray, Scenario]:
     """Per measured account, the outcome of each arm of a randomised split run inside
-    the model (replications pooled), and the accounts entering per day."""
+    the model (replications pooled), and the split run's scenario."""
     from collectsim.config import load_scenario
     from collectsim.engine import Simulation
     from collectsim.policies.champion_challenger import ChampionChallenger
@@ -210,9 +213,7 @@ def live_test(
             arms[k].append(y[m & (split == k)])
         if progress:
             progress(f"live test, replication {r + 1}/{replications}: {time.perf_counter() - t0:.0f} s")
-    p = sc.portfolio
-    days = p.warmup_days + p.arrival_days + p.cooldown_days if p.arrival == "stream" else 1.0
-    return np.concatenate(arms[0]), np.concatenate(arms[1]), p.n_accounts / days
+    return np.concatenate(arms[0]), np.concatenate(arms[1]), sc
 
 
 def crn_comparison(
@@ -230,12 +231,13 @@ def crn_comparison(
     from collectsim.engine import Simulation
     from collectsim.stats import t_interval
 
+    scenarios = {policy: load_scenario([f"policy={policy}", *overrides]) for policy in (champion, challenger)}
     diffs, accounts = [], 0
     for r in range(replications):
         means = []
-        for policy in (champion, challenger):
+        for policy, sc in scenarios.items():
             t0 = time.perf_counter()
-            sim = Simulation(load_scenario([f"policy={policy}", *overrides]), r)
+            sim = Simulation(sc, r)
             sim.run()
             y, m = _outcome(sim, outcome), sim.pf.measured
             accounts = int(m.sum())
@@ -318,7 +320,7 @@ def report(s: Sizing) -> str:
 
 def size_test(args: argparse.Namespace, progress: Callable[[str], None] | None = None) -> Sizing:
     """Run the live test in the model, its power curve and the paired comparison."""
-    a, b, inflow = live_test(
+    a, b, sc = live_test(
         args.champion,
         args.challenger,
         args.overrides,
@@ -342,9 +344,9 @@ def size_test(args: argparse.Namespace, progress: Callable[[str], None] | None =
         if args.crn >= 2
         else {}
     )
-    from collectsim.config import load_scenario
-
-    horizon = _HORIZON.get(args.outcome) or float(load_scenario(args.overrides).simulation.horizon_days)
+    p = sc.portfolio
+    inflow = p.n_accounts / (p.span_days if p.arrival == "stream" else 1.0)
+    horizon = _HORIZON.get(args.outcome) or float(sc.simulation.horizon_days)
     return Sizing(
         args.champion,
         args.challenger,
@@ -412,9 +414,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         check_args(args)
-        from collectsim.config import load_scenario
-
-        load_scenario(args.overrides)  # a bad override stops here, in one line
         t0 = time.perf_counter()
         sizing = size_test(args, lambda msg: print(f"  {msg}", file=sys.stderr, flush=True))
     except CollectsimError as exc:
