@@ -18,7 +18,7 @@ import heapq
 import itertools
 import math
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from collectsim.policies.base import RetryRule
 from collectsim.scenario_types import CollectorsConfig, ComplianceConfig, Scenario
 from collectsim.shared import shared, shared_copy
 from collectsim.state import OPEN, AccountState
+from collectsim.work_queue import WorkQueue, predrawn
 
 MIN_PER_DAY = 1440.0
 #: Who an agenda entry is for, besides agent numbers (>= 0): the shift bell.
@@ -53,66 +54,6 @@ LOG_FIELDS = (
     ("minutes", float),
     ("seq", np.int64),
 )
-
-
-class WorkQueue:
-    """A heap of pending calls ``(key, seq, account, action, discount)`` ordered by
-    policy key, then arrival order.
-
-    Idle agents wait in a FIFO line; pushing ``k`` calls wakes at most ``k`` of them
-    (through ``on_wake``, the team's scheduler).
-    """
-
-    def __init__(self, env: simpy.Environment | None = None) -> None:
-        self.heap: list[tuple[float, int, int, int, float]] = []
-        self.seq = 0
-        self.env = env
-        self.idle: deque[int] = deque()
-        self.on_wake: Callable[[int, float], None] | None = None
-
-    def wake(self, k: int, t: float) -> None:
-        """Wake up to ``k`` idle agents at time ``t``."""
-        idle, on_wake = self.idle, self.on_wake
-        while k > 0 and idle:
-            agent = idle.popleft()
-            if on_wake is not None:
-                on_wake(agent, t)
-            k -= 1
-
-    def wake_all(self, t: float) -> None:
-        self.wake(len(self.idle), t)
-
-    def push_many(self, keys: np.ndarray, idx: np.ndarray, action: np.ndarray, discount: np.ndarray) -> None:
-        seq0 = self.seq
-        items = list(zip(keys.tolist(), range(seq0, seq0 + idx.size), idx.tolist(), action.tolist(), discount.tolist()))
-        self.seq += idx.size
-        if len(items) > len(self.heap):
-            self.heap.extend(items)
-            heapq.heapify(self.heap)
-        else:
-            for it in items:
-                heapq.heappush(self.heap, it)
-        if self.idle:
-            assert self.env is not None
-            self.wake(len(items), self.env.now)
-
-    def push(self, item: tuple[float, int, int, int, float]) -> None:
-        heapq.heappush(self.heap, item)
-
-    def clear(self) -> list[int]:
-        accounts = [it[2] for it in self.heap]
-        self.heap.clear()
-        return accounts
-
-    def __len__(self) -> int:
-        return len(self.heap)
-
-
-def _draws(draw: Callable[[int], np.ndarray], chunk: int = 8192) -> Iterator[float]:
-    """An endless stream of pre-drawn values, ``chunk`` at a time (cheaper than one
-    draw per call; ``next()`` on it is a plain generator step)."""
-    while True:
-        yield from draw(chunk).tolist()
 
 
 def shift_hours(cfg: CollectorsConfig, rules: ComplianceConfig) -> tuple[float, float]:
@@ -177,9 +118,9 @@ class CollectorPool:
         }
         self.third_party_prob = [third_party.get(c, -1.0) for c in range(len(channels))]
         self.telephony = scenario.channels.telephony_yuan_per_minute
-        self._u = _draws(rng.random)
-        self._conn = _draws(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
-        self._noans = _draws(lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01))
+        self._u = predrawn(rng.random)
+        self._conn = predrawn(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
+        self._noans = predrawn(lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01))
         start, end = shift_hours(cfg, scenario.compliance)
         self.shift_start = start / 24.0
         brk = cfg.break_minutes / MIN_PER_DAY
@@ -205,6 +146,7 @@ class CollectorPool:
         self.window_ok = win.window_start_hour <= start and (self.shift_end * 24.0) <= win.window_end_hour
         self._active = True
         self.callable, self.callable_py = shared(state.pf.n, "B")  # refreshed daily
+        self._callable_lo = 0
         self.contact, self.contact_py = shared_copy(state.pf.contactability, "d")
         self.sens, self.sens_py = shared_copy(state.pf.sensitivity, "d")
         # Call log (flat lists, turned into arrays by the engine once per day).
@@ -342,12 +284,19 @@ class CollectorPool:
         end = math.floor(now + 1e-12) + self.shift_end
         return end + 1.0 if now >= end else end
 
-    def refresh_callable(self) -> None:
-        """Recompute which accounts may be called today (the engine calls this once a
-        day, after the start-of-day bookkeeping; nothing changes it during the shift)."""
-        st = self.state
-        self.callable[:] = (
-            (st.status == OPEN) & ~st.in_legal & ~st.outsourced & ~st.plan_active & (st.promise_due == math.inf)
+    def refresh_callable(self, lo: int = 0, hi: int | None = None) -> None:
+        """Recompute which accounts may be called today over ``[lo, hi)``, the accounts
+        in in-house treatment (the engine calls this once a day, after the start-of-day
+        bookkeeping; nothing changes it during the shift). Below the ``lo`` of the
+        previous refresh every account is already marked not callable, and stays so."""
+        st, k = self.state, slice(min(lo, self._callable_lo), hi)
+        self._callable_lo = lo
+        self.callable[k] = (
+            (st.status[k] == OPEN)
+            & ~st.in_legal[k]
+            & ~st.outsourced[k]
+            & ~st.plan_active[k]
+            & (st.promise_due[k] == math.inf)
         )
 
     def _agent(self, k: int, now: float) -> Generator[float | None, float, None]:

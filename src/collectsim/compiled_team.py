@@ -25,7 +25,7 @@ from collectsim.distributions import sample
 
 #: Where the kernels' constants say whether to keep the shift log.
 K_KEEP_SHIFTS = K.C_KEEP_SHIFTS
-#: Pre-drawn numbers per refill (as the Python loop's ``_draws``).
+#: Pre-drawn numbers per refill (as the Python loop's ``predrawn``).
 CHUNK = 8192
 
 
@@ -339,6 +339,9 @@ def warm() -> float:
     team.push_many(np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1))
     env.process(team.run())
     env.run(until=0.5)
+    from collectsim.random_streams import RandomStreams
+
+    RandomStreams(0, 0).keyed("warm", np.zeros(1, np.int64), np.zeros(1, np.int64))
     return time.perf_counter() - t0
 
 

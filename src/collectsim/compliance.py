@@ -63,14 +63,17 @@ class Compliance:
         self.failed_streak = np.zeros(n, dtype=np.int32)
         self._build_scalar_checks()
 
-    def new_day(self, day: int) -> None:
-        """Reset daily counters and roll the 7-day window to ``day``."""
-        self.connected_today[:] = 0
-        self.unanswered_today[:] = 0
+    def new_day(self, day: int, lo_yesterday: int = 0, lo_week_ago: int = 0, hi: int | None = None) -> None:
+        """Reset daily counters and roll the 7-day window to ``day``. Only accounts
+        ``[lo_yesterday, hi)`` can have been contacted yesterday and ``[lo_week_ago, hi)``
+        seven days ago (see :mod:`collectsim.active`): the counters are zero elsewhere."""
+        y, w = slice(lo_yesterday, hi), slice(lo_week_ago, hi)
+        self.connected_today[y] = 0
+        self.unanswered_today[y] = 0
         slot = day % 7
         row = self._ring[slot][0]
-        self.attempts_7d -= row
-        row[:] = 0
+        self.attempts_7d[w] -= row[w]
+        row[w] = 0
         self.attempts_today, self.today_py = self._ring[slot]
         self._day = day
 

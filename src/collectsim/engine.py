@@ -29,16 +29,18 @@ import numpy as np
 import simpy
 
 from collectsim import ledger, plugins
-from collectsim.actions import JUDGMENT, Action
+from collectsim.actions import Action
+from collectsim.active import ActiveRange
 from collectsim.agency import agency_day, build_agency
-from collectsim.automated import AutomatedContacts, contact_rows
+from collectsim.automated import AutomatedContacts
 from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.behaviour.response import Borrowers, Contacts, ResponseModel
 from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
 from collectsim.distributions import mean_of
-from collectsim.legal import LegalPipeline, court_fee
+from collectsim.legal import LegalPipeline
+from collectsim.legal_events import LegalEvents
 from collectsim.metrics import SERIES_KEYS, Capacity, RunResult, compute_result
 from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
 from collectsim.portfolio import build_portfolio
@@ -73,7 +75,7 @@ def build_plugins(scenario: Scenario) -> Plugins:
     return Plugins(behaviour, response, policy, channels)
 
 
-class Simulation:
+class Simulation(LegalEvents):
     """One replication of a scenario. Call :meth:`run` once.
 
     Parameters
@@ -142,7 +144,11 @@ class Simulation:
         self._all_measured = bool(pf.measured.all())
         # Measured entries are a contiguous run of the (sorted) entries: the run's days
         # go on until they have all entered and left in-house treatment.
-        self._measured_end = int(np.flatnonzero(pf.measured)[-1]) + 1 if pf.measured.any() else 0
+        measured = np.flatnonzero(pf.measured)
+        self._measured_start, self._measured_end = (
+            (int(measured[0]), int(measured[-1]) + 1) if measured.size else (0, 0)
+        )
+        self.active = ActiveRange(pf.n)
         self._on_duty = False
         self._breach_base: np.ndarray | None = None
         self._breached: np.ndarray | None = None
@@ -195,8 +201,8 @@ class Simulation:
             self.days_run = d + 1
             if self.progress is not None:
                 self.progress(d, last_day, int((st.status == OPEN).sum()))
-            k = self._measured_end
-            if self._next_entry >= k and not ((st.status[:k] == OPEN) & ~st.in_legal[:k] & pf.measured[:k]).any():
+            a, k = max(self._measured_start, self.active.lo), self._measured_end
+            if self._next_entry >= k and not ((st.status[a:k] == OPEN) & ~st.in_legal[a:k]).any():
                 break
         self.pool.active = False
         # Legal tail: only court outcomes arrive now.
@@ -218,7 +224,8 @@ class Simulation:
         if hi > self._next_entry:
             st.status[self._next_entry : hi] = OPEN
             self._next_entry = hi
-        self.comp.new_day(d)
+        act = self.active
+        self.comp.new_day(d, act.lo_on(d - 1), act.lo_on(d - 7), self._next_entry)
         if not self.comp.enforce:
             # Rules are counted, not enforced: remember today's start to flag the
             # accounts whose contacts break a rule today (breach reactance).
@@ -230,12 +237,13 @@ class Simulation:
         # Charge-off at the horizon (accounts in court wait for their judgment). Entry
         # times are sorted, so only a prefix of the accounts can be due.
         h = sc.simulation.horizon_days
-        k = int(np.searchsorted(pf.entry_time, t - h + 1e-6, side="right"))
-        due = np.flatnonzero((st.status[:k] == OPEN) & ~st.in_legal[:k] & (pf.entry_time[:k] + h <= t))
+        lo, k = act.lo, int(np.searchsorted(pf.entry_time, t - h + 1e-6, side="right"))
+        due = lo + np.flatnonzero((st.status[lo:k] == OPEN) & ~st.in_legal[lo:k] & (pf.entry_time[lo:k] + h <= t))
         if due.size:
             self.behaviour.close(due)
             st.write_off(due, t)
-        view = self.view(d)
+        in_house = act.start_day(st, d, hi)
+        view = self.view(d, in_house)
         req = self.policy.decide(view)
         st.broken_flag[:] = False
         st.failed_streak[req.idx[np.isin(req.action, [int(Action.LEGAL_WARNING), int(Action.LAWSUIT)])]] = 0
@@ -246,14 +254,18 @@ class Simulation:
         self._on_duty = bool(self.pool.queue) and bool(st.pending_call.any())
         if self._on_duty:
             self.pool.duty_days += 1
-        self.pool.refresh_callable()
+        self.pool.refresh_callable(act.lo, act.hi)
 
-    def view(self, d: int) -> AccountView:
-        st, pf = self.st, self.pf
+    def view(self, d: int, in_house: np.ndarray) -> AccountView:
+        """The policy's view; ``in_house`` is the mask of open, out-of-court accounts over
+        the active range (no account outside it is workable)."""
+        st, pf, lo, hi = self.st, self.pf, self.active.lo, self.active.hi
         dpd = (d + 1) - self._entry_day
+        workable = np.zeros(pf.n, dtype=bool)
+        workable[lo:hi] = in_house & ~st.outsourced[lo:hi]
         return AccountView(
             day=d,
-            workable=st.workable(),
+            workable=workable,
             dpd=dpd,
             balance=st.balance,
             principal=pf.principal,
@@ -269,6 +281,7 @@ class Simulation:
             last_action_day=st.last_action_day,
             expected_minutes_connected=mean_of(self.sc.collectors.connected_minutes),
             expected_minutes_no_answer=mean_of(self.sc.collectors.no_answer_minutes),
+            active=slice(lo, hi),
         )
 
     def _execute(self, req: Requests, view: AccountView, d: int) -> None:
@@ -312,21 +325,21 @@ class Simulation:
 
     def _promises_due(self, t: float) -> None:
         st = self.st
-        due = np.flatnonzero(st.promise_due <= t)
+        due = self.active.nonzero(lambda k: st.promise_due[k] <= t)
         if due.size:
             keep = self.response.promise_kept(due, t, self.borrowers(due, t, st.stress_at(due, t)))
             ledger.settle_promises(st, self.behaviour, due, keep, t)
 
     def _plans_due(self, t: float) -> None:
         st, cv = self.st, self.sc.conversation
-        due = np.flatnonzero(st.plan_active & (st.plan_next_due <= t))
+        due = self.active.nonzero(lambda k: st.plan_active[k] & (st.plan_next_due[k] <= t))
         if due.size:
             paid = self.response.instalment_paid(due, t, self.borrowers(due, t, st.stress_at(due, t)))
             ledger.collect_instalments(st, self.behaviour, due, paid, t, cv.plan_max_misses, cv.plan_interval_days)
 
     # ------------------------------------------------------------------ end of day
     def _end_day(self, d: int) -> None:
-        sc, st, pf = self.sc, self.st, self.pf
+        sc, st = self.sc, self.st
         if self._breach_base is not None:
             self._breached = self.comp.by_account.sum(axis=0) > self._breach_base
         ev = self._collect_events()
@@ -336,7 +349,7 @@ class Simulation:
                 sel = np.flatnonzero(rank == r)
                 self._apply_contacts({k: v[sel] for k, v in ev.items()})
         self._apply_repayments(self.behaviour.advance(None, float(d + 1)))
-        open_idx = np.flatnonzero(st.status == OPEN)
+        open_idx = self.active.open_idx(st)
         accrue = open_idx[~st.plan_active[open_idx]]
         st.accrue_interest(accrue, 1.0, sc.portfolio.penalty_multiplier)
         s = st.stress_at(open_idx, float(d + 1))
@@ -344,14 +357,14 @@ class Simulation:
         st.stress_sum[open_idx] += s
         st.open_days[open_idx] += 1
         st.distress_days[open_idx[s > sc.stress.distress_threshold]] += 1
-        backlog = int((st.pending_call & (st.status == OPEN)).sum())
+        backlog = int(st.pending_call[open_idx].sum())
         ser = self.series
         ser["day"].append(d + 1)
         if self._all_measured:
             ser["collected_cum"].append(float(st.collected.sum() + st.sale_proceeds.sum()))
             ser["outstanding"].append(float(st.balance.sum()))
-        else:  # the series, like the KPIs, leave out warm-up arrivals
-            m = pf.measured
+        else:  # the series, like the KPIs, leave out warm-up arrivals (a run of entries)
+            m = slice(self._measured_start, self._measured_end)
             ser["collected_cum"].append(float(st.collected[m].sum() + st.sale_proceeds[m].sum()))
             ser["outstanding"].append(float(st.balance[m].sum()))
         ser["open_accounts"].append(float(open_idx.size))
@@ -429,69 +442,6 @@ class Simulation:
         """Ask the response model what the contacts do; post it to the account state."""
         out = self.response.respond(c, b)
         ledger.post_response(self.st, self.behaviour, c, b, out, self.sc.conversation.plan_interval_days)
-
-    # ------------------------------------------------------------------ legal callbacks
-    def _advance_one(self, i: int, t: float) -> bool:
-        """Bring account ``i`` to time ``t``; return whether it is still open."""
-        idx = np.array([i])
-        self._apply_repayments(self.behaviour.advance(idx, np.array([t])))
-        return bool(self.st.status[i] == OPEN)
-
-    def _on_filed(self, i: int, t: float) -> None:
-        st, law = self.st, self.sc.channels.lawsuit
-        if not self._advance_one(i, t):
-            return
-        idx, tt = np.array([i]), np.array([t])
-        st.lawsuit_filed[i] = True
-        st.cost["legal"][i] += float(court_fee(st.balance[i], law)) + law.lawyer_fee_yuan
-        st.contacts[i] += 1
-        code = int(Action.LAWSUIT)
-        inc = self.response.contact_stress(code, 1.0) * self.pf.sensitivity[idx]
-        s = st.add_stress(idx, tt, inc)
-        one, yes = np.ones(1), np.array([True])
-        contacts = Contacts(idx, tt, np.array([code]), yes, one, one, np.zeros(1))
-        self._respond(contacts, self.borrowers(idx, tt, s))
-        if self.record_events:
-            self.event_log.append(contact_rows(idx, tt, code, yes, s, self.pool.sequence(1)))
-
-    def _on_judgment(self, i: int, t: float) -> None:
-        st, law = self.st, self.sc.channels.lawsuit
-        if not self._advance_one(i, t):
-            return
-        idx = np.array([i])
-        ab = float(self.pf.ability[i])
-        win = self.streams["legal"].random() < min(1.0, max(0.0, law.win_base + law.win_ability * ab))
-        credible = getattr(self.response, "credible", None)
-        if win and st.lawsuit_filed[i]:
-            st.lawsuit_won[i] = True
-            cured = st.pay(idx, np.array([law.recovery_fraction * ab * st.balance[i]]), t)
-            if cured.size:
-                self.behaviour.close(cured)
-            if st.status[i] == OPEN and law.enforcement_days > 0:
-                # The claim stays alive: enforcement goes on, and the borrower, facing
-                # the dishonest-debtor list, repays more readily until it ends.
-                if credible is not None:
-                    credible(idx, t, law.enforcement_lift, law.enforcement_days)
-                    self._stress_on_intensity(idx, t, st.stress_at(idx, t))
-                self.legal.pending += 1
-                self.env.process(self._enforcement(i, t + law.enforcement_days))
-        elif credible is not None:
-            credible(idx, t, 0.0, 0.0)  # a lost case is no longer a threat
-        if st.status[i] == OPEN and not (win and st.lawsuit_won[i] and law.enforcement_days > 0):
-            self.behaviour.close(idx)
-            st.write_off(idx, t)
-        if self.record_events:
-            won = np.array([bool(st.lawsuit_won[i])])
-            self.event_log.append(contact_rows(idx, np.array([t]), JUDGMENT, won, np.zeros(1), self.pool.sequence(1)))
-
-    def _enforcement(self, i: int, end: float) -> Generator[simpy.Event, Any, None]:
-        """Enforcement of a won judgment on ``i`` until ``end``; the rest is written off then."""
-        yield self.env.timeout(end - self.env.now)
-        if self._advance_one(i, end):
-            idx = np.array([i])
-            self.behaviour.close(idx)
-            self.st.write_off(idx, end)
-        self.legal.pending -= 1
 
 
 def run(scenario: Scenario, replication: int = 0, *, progress: Progress | None = None) -> RunResult:

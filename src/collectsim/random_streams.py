@@ -18,6 +18,8 @@ import zlib
 
 import numpy as np
 
+from collectsim.kernels import COMPILED, njit
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _COUNTER = np.uint64(0xD1B54A32D192ED03)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -30,6 +32,21 @@ def _mix64(z: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
     return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, _nrt=False)
+def _keyed_fill(key: np.uint64, idx: np.ndarray, counter: np.ndarray, out: np.ndarray) -> None:
+    """The compiled form of :meth:`RandomStreams.keyed` (integer arithmetic wraps modulo
+    2**64 as in NumPy, so the uniforms are the same to the bit); it lives here rather than
+    in :mod:`collectsim.kernels` because it calls no other kernel."""
+    s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+    for j in range(idx.size):
+        z = key + np.uint64(idx[j]) * _GOLDEN + np.uint64(counter[j]) * _COUNTER
+        for _ in range(2):
+            z = (z ^ (z >> s30)) * _M1
+            z = (z ^ (z >> s27)) * _M2
+            z = z ^ (z >> s31)
+        out[j] = (np.float64(z >> s11) + 0.5) * (1.0 / 9007199254740992.0)
 
 
 class RandomStreams:
@@ -61,6 +78,11 @@ class RandomStreams:
         if key is None:
             seq = np.random.SeedSequence([self.seed, self.replication, zlib.crc32(name.encode("utf-8")), 1])
             key = self._keys[name] = np.uint64(seq.generate_state(1, dtype=np.uint64)[0])
+        if COMPILED:
+            i = np.ascontiguousarray(idx, dtype=np.int64)
+            out = np.empty(i.size)
+            _keyed_fill(key, i, np.ascontiguousarray(np.broadcast_to(counter, i.shape), dtype=np.int64), out)
+            return out.reshape(np.shape(idx))
         with np.errstate(over="ignore"):
             z = key + np.asarray(idx).astype(np.uint64) * _GOLDEN + np.asarray(counter).astype(np.uint64) * _COUNTER
             z = _mix64(_mix64(z))

@@ -68,6 +68,8 @@ class AccountView:
     attempts, conversations : collector call attempts and right-party conversations so far.
     actions_done : count of each action so far, shape (n, number of actions).
     last_action_day : day of the run each action was last taken (-1: never), same shape.
+    active : the accounts in in-house treatment, as a slice: no account outside it is
+        workable, so a policy may restrict its daily work to it (the whole book if None).
     """
 
     day: int
@@ -87,6 +89,7 @@ class AccountView:
     last_action_day: np.ndarray
     expected_minutes_connected: float
     expected_minutes_no_answer: float
+    active: slice | None = None
 
 
 class Policy(Protocol):

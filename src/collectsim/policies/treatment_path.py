@@ -198,7 +198,9 @@ class TreatmentPath:
 
     def decide(self, view: AccountView) -> Requests:
         # Candidates once (they shrink fast as accounts cure), then stage by stage.
-        cand = np.flatnonzero(view.workable & ~view.promise_pending & ~view.in_plan)
+        k = view.active or slice(0, None)
+        lo = k.start or 0
+        cand = lo + np.flatnonzero(view.workable[k] & ~view.promise_pending[k] & ~view.in_plan[k])
         dc, bc = view.dpd[cand], view.balance[cand]
         parts: list[Requests] = []
         for st in self.stages:
