@@ -141,6 +141,7 @@ class Simulation(LegalEvents):
         self.legal = LegalPipeline(env, sc.channels.lawsuit, self.streams["legal"], self._on_filed, self._on_judgment)
         self._next_entry = 0
         self._entry_day = np.floor(pf.entry_time).astype(np.int64)
+        self._dpd = np.empty_like(self._entry_day)  # the view's days past due, rewritten daily
         self._all_measured = bool(pf.measured.all())
         # Measured entries are a contiguous run of the (sorted) entries: the run's days
         # go on until they have all entered and left in-house treatment.
@@ -259,10 +260,15 @@ class Simulation(LegalEvents):
     def view(self, d: int, in_house: np.ndarray) -> AccountView:
         """The policy's view; ``in_house`` is the mask of open, out-of-court accounts over
         the active range (no account outside it is workable)."""
-        st, pf, lo, hi = self.st, self.pf, self.active.lo, self.active.hi
-        dpd = (d + 1) - self._entry_day
+        st, pf, lo, hi, held = self.st, self.pf, self.active.lo, self.active.hi, self.active.held
+        dpd = np.subtract(d + 1, self._entry_day, out=self._dpd)
+        # Fresh zeroed arrays cost only the pages written: the range (and the few held
+        # in court, who alone can have a promise pending below it).
         workable = np.zeros(pf.n, dtype=bool)
         workable[lo:hi] = in_house & ~st.outsourced[lo:hi]
+        promise_pending = np.zeros(pf.n, dtype=bool)
+        promise_pending[lo:hi] = st.promise_due[lo:hi] < np.inf
+        promise_pending[held] = st.promise_due[held] < np.inf
         return AccountView(
             day=d,
             workable=workable,
@@ -271,7 +277,7 @@ class Simulation(LegalEvents):
             principal=pf.principal,
             score=pf.score,
             segment=pf.segment,
-            promise_pending=st.promise_due < np.inf,
+            promise_pending=promise_pending,
             in_plan=st.plan_active,
             broken_promise_today=st.broken_flag,
             failed_streak=st.failed_streak,

@@ -12,13 +12,34 @@ import numpy as np
 
 from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.behaviour.response import Borrowers, Contacts, Response
+from collectsim.kernels import COMPILED, njit
 from collectsim.state import OPEN, AccountState
+
+_scratch = np.zeros(0, dtype=np.int64)  # per-account counters for the compiled ranks, kept zero
+
+
+@njit(cache=True, _nrt=False)
+def _ranks_compiled(idx: np.ndarray, counts: np.ndarray, out: np.ndarray) -> None:
+    for j in range(idx.size):
+        out[j] = counts[idx[j]]
+        counts[idx[j]] += 1
+    for j in range(idx.size):
+        counts[idx[j]] = 0
 
 
 def ranks_within(idx: np.ndarray) -> np.ndarray:
-    """For each element, how many earlier elements share its value (0, 1, 2, ...)."""
+    """For each element, how many earlier elements share its value (0, 1, 2, ...);
+    ``idx`` holds account numbers (non-negative)."""
+    global _scratch
     if idx.size == 0:
         return np.zeros(0, dtype=np.int64)
+    if COMPILED and idx.dtype == np.int64:
+        top = int(idx.max()) + 1
+        if top > _scratch.size:
+            _scratch = np.zeros(max(top, 2 * _scratch.size), dtype=np.int64)
+        out = np.empty(idx.size, dtype=np.int64)
+        _ranks_compiled(np.ascontiguousarray(idx), _scratch, out)
+        return out
     order = np.argsort(idx, kind="stable")
     s = idx[order]
     start = np.r_[True, s[1:] != s[:-1]]

@@ -51,8 +51,9 @@ class RetryRule:
 class AccountView:
     """What the lender can observe about every account at the start of a day.
 
-    Arrays are indexed by account id and must not be modified. There is no stress,
-    ability, willingness or contactability here: a policy cannot see them.
+    Arrays are indexed by account id, must not be modified and hold for that day only
+    (the engine reuses some of them the next day). There is no stress, ability,
+    willingness or contactability here: a policy cannot see them.
 
     Attributes
     ----------
