@@ -339,11 +339,13 @@ def warm() -> float:
     team.push_many(np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1))
     env.process(team.run())
     env.run(until=0.5)
+    from collectsim.behaviour.intensity import waiting_times
     from collectsim.ledger import ranks_within
     from collectsim.random_streams import RandomStreams
 
     RandomStreams(0, 0).keyed("warm", np.zeros(1, np.int64), np.zeros(1, np.int64))
     ranks_within(np.zeros(1, np.int64))
+    waiting_times(np.ones(1), np.ones(1), 1.0, np.ones(1))
     return time.perf_counter() - t0
 
 

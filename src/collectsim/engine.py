@@ -54,6 +54,9 @@ Progress = Callable[[int, int, int], None]
 #: again when it has moved by more than this since (a day-by-day step function).
 FACTOR_STEP = 0.02
 
+#: The columns of the contact log that applying a contact reads.
+_APPLIED = ("idx", "time", "action", "connected", "skill", "harshness", "discount", "stress")
+
 
 class Plugins(NamedTuple):
     """The plug-ins of a scenario, built from its config nodes."""
@@ -348,12 +351,15 @@ class Simulation(LegalEvents):
         sc, st = self.sc, self.st
         if self._breach_base is not None:
             self._breached = self.comp.by_account.sum(axis=0) > self._breach_base
-        ev = self._collect_events()
-        if ev["idx"].size:
-            rank = ledger.ranks_within(ev["idx"])
-            for r in range(int(rank.max()) + 1):
-                sel = np.flatnonzero(rank == r)
-                self._apply_contacts({k: v[sel] for k, v in ev.items()})
+        ev, order = self._collect_events()
+        if order.size:
+            # The accounts' k-th contacts of the day, each set in time order (gathered
+            # from the unsorted log in one step).
+            rank = ledger.ranks_within(ev["idx"][order])
+            top = int(rank.max())
+            for r in range(top + 1):
+                sel = order if top == 0 else order[rank == r]
+                self._apply_contacts({k: ev[k][sel] for k in _APPLIED})
         self._apply_repayments(self.behaviour.advance(None, float(d + 1)))
         open_idx = self.active.open_idx(st)
         accrue = open_idx[~st.plan_active[open_idx]]
@@ -394,17 +400,18 @@ class Simulation(LegalEvents):
             self._factor[upd] = f[moved]
             self._set_factor(upd, t, f[moved])
 
-    def _collect_events(self) -> dict[str, np.ndarray]:
+    def _collect_events(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The day's contact log and the order they happened in (automated batches and
+        agents' calls interleave)."""
         parts = [*self.automated.take_log(), self.pool.take_log()]
         if self.agency is not None:
             parts = [*self.agency.take_log(), *parts]
-        ev = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        # Contacts in the order they happened (automated batches and agents' calls interleave).
+        keys = parts[0] if self.record_events else (*_APPLIED, "seq")
+        ev = {k: np.concatenate([p[k] for p in parts]) for k in keys}
         order = np.argsort(ev["seq"], kind="stable")
-        ev = {k: v[order] for k, v in ev.items()}
-        if self.record_events and ev["idx"].size:
-            self.event_log.append(ev)
-        return ev
+        if self.record_events and order.size:
+            self.event_log.append({k: v[order] for k, v in ev.items()})
+        return ev, order
 
     def _apply_repayments(self, reps: Repayments) -> None:
         ledger.apply_repayments(self.st, reps)

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import special
 
 from collectsim.behaviour.base import Repayments, params_from
+from collectsim.kernels import COMPILED, njit
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 
@@ -69,6 +70,10 @@ def waiting_times(lam0: np.ndarray, floor: np.ndarray, kappa: float, e: np.ndarr
     # Each element stops at its own convergence, so an account's result never depends
     # on which other accounts were solved in the same batch.
     live = np.flatnonzero(~never)
+    if COMPILED:
+        _newton_compiled(tau, floor, a, e, kappa, live)
+        tau[never] = np.inf
+        return tau
     for _ in range(100):
         if live.size == 0:
             break
@@ -80,6 +85,43 @@ def waiting_times(lam0: np.ndarray, floor: np.ndarray, kappa: float, e: np.ndarr
         live = live[np.abs(step) > 1e-11 * (1.0 + np.abs(t))]
     tau[never] = np.inf
     return tau
+
+
+@njit(cache=True, _nrt=False)
+def _newton_steps(
+    t: np.ndarray, fl: np.ndarray, aa: np.ndarray, e: np.ndarray, ek: np.ndarray, kappa: float, go: np.ndarray
+) -> int:
+    """One Newton step on each element still moving (``go``), with ``ek = exp(-kappa t)``
+    computed by NumPy: the same arithmetic, in the same order, as the array expressions
+    of :func:`waiting_times`. Clears ``go`` where an element converged; returns how many move on."""
+    m = 0
+    for j in range(t.size):  # branch-free, so that LLVM can vectorise it
+        den = fl[j] + aa[j] * ek[j]
+        den = 1e-300 if den < 1e-300 else den
+        step = (fl[j] * t[j] + aa[j] * (1.0 - ek[j]) / kappa - e[j]) / den
+        moving = go[j]
+        tn = t[j] - step
+        t[j] = tn if moving else t[j]
+        g = moving and abs(step) > 1e-11 * (1.0 + abs(tn))
+        go[j] = g
+        m += g
+    return m
+
+
+def _newton_compiled(
+    tau: np.ndarray, floor: np.ndarray, a: np.ndarray, e: np.ndarray, kappa: float, live: np.ndarray
+) -> None:
+    """Newton's iterations of :func:`waiting_times`: ``exp`` stays NumPy's (its last bit
+    can differ from the compiled one) and is taken only where an element still moves,
+    the rest runs compiled, so every result is the same to the bit."""
+    t, fl, aa, ee = tau[live], floor[live], a[live], e[live]
+    go = np.ones(live.size, dtype=np.bool_)
+    ek = np.empty(live.size)
+    for _ in range(100):
+        np.exp(-kappa * t, out=ek)  # on every element: cheaper than a masked exp
+        if _newton_steps(t, fl, aa, ee, ek, kappa, go) == 0:
+            break
+    tau[live] = t
 
 
 class SelfExcitingIntensity:
