@@ -67,6 +67,16 @@ class Portfolio:
         return self.ability * self.willingness
 
 
+@lru_cache(maxsize=1)
+def _half_normal_nodes() -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Legendre nodes on [0, 9] and weights times the half-normal density (the
+    half-normal mass beyond 9 is below 1e-18); computed once, they cost an eigenvalue
+    problem."""
+    x, w = np.polynomial.legendre.leggauss(160)
+    a = 4.5 * (x + 1.0)
+    return a, 4.5 * w * 2.0 * np.exp(-0.5 * a * a) / np.sqrt(2.0 * np.pi)  # 2 x standard normal pdf
+
+
 def _auc_of_noise(sigma: float) -> float:
     """AUC of ``z + sigma * e`` for separating z > 0 from z < 0 (z, e standard normal).
 
@@ -75,10 +85,7 @@ def _auc_of_noise(sigma: float) -> float:
     """
     if sigma <= 0:
         return 1.0
-    # Gauss-Legendre on [0, 9]^2; the half-normal mass beyond 9 is below 1e-18.
-    x, w = np.polynomial.legendre.leggauss(160)
-    a = 4.5 * (x + 1.0)
-    wa = 4.5 * w * 2.0 * np.exp(-0.5 * a * a) / np.sqrt(2.0 * np.pi)  # 2 x standard normal pdf
+    a, wa = _half_normal_nodes()
     inner = special.ndtr((a[:, None] + a[None, :]) / (sigma * np.sqrt(2.0)))
     return float(wa @ inner @ wa)
 
