@@ -14,6 +14,7 @@ from collectsim.channels import ChannelTable
 from collectsim.compliance import Compliance
 from collectsim.errors import ConfigError
 from collectsim.policies.base import AccountView, RetryRule
+from collectsim.random_streams import OutcomeDraws
 from collectsim.scenario_types import Scenario
 from collectsim.state import OPEN, AccountState
 
@@ -25,7 +26,7 @@ def build_agency(
     comp: Compliance,
     response: ResponseModel,
     channels: ChannelTable,
-    rng: np.random.Generator,
+    rng: OutcomeDraws,
     priority: Callable[[AccountView, np.ndarray], np.ndarray],
     sequence: Callable[[int], np.ndarray],
 ) -> tuple[AutomatedContacts | None, int]:

@@ -20,6 +20,7 @@ from collectsim.behaviour.response import ResponseModel
 from collectsim.channels import ChannelTable
 from collectsim.compliance import Compliance, hour_of
 from collectsim.policies.base import AccountView, RetryRule
+from collectsim.random_streams import OutcomeDraws
 from collectsim.state import AccountState
 
 
@@ -60,7 +61,7 @@ class AutomatedContacts:
         compliance: Compliance,
         response: ResponseModel,
         channels: ChannelTable,
-        rng: np.random.Generator,
+        rng: OutcomeDraws,
         retry: RetryRule,
         lines_per_day: int,
         reach_by_hour: Sequence[float],
@@ -109,7 +110,7 @@ class AutomatedContacts:
             s_now = st.stress_at(idx, t)
             c_eff = pf.contactability[idx] * np.exp(-self.response.avoidance * s_now)
             c_eff = c_eff * self.reach_by_hour[int(hour_of(t)) % 24]
-            connected = self.rng.random(idx.size) < c_eff
+            connected = self.rng.random(idx) < c_eff
             comp.record_attempts(idx, t, connected)
             st.voice_attempts[idx] += 1
             self._redial(idx[~connected], code, t, view)

@@ -30,6 +30,7 @@ from collectsim.compiled_team import K_KEEP_SHIFTS, CompiledTeam, agent_path, fo
 from collectsim.compliance import Compliance, hour_of
 from collectsim.distributions import sample
 from collectsim.policies.base import RetryRule
+from collectsim.random_streams import OutcomeDraws
 from collectsim.scenario_types import CollectorsConfig, ComplianceConfig, Scenario
 from collectsim.shared import shared, shared_copy
 from collectsim.state import OPEN, AccountState
@@ -91,8 +92,11 @@ class CollectorPool:
         response: ResponseModel,
         channels: ChannelTable,
         retry: RetryRule | None = None,
+        answers: OutcomeDraws | None = None,
     ) -> None:
         cfg: CollectorsConfig = scenario.collectors
+        # Whether a call is answered: from the collectors' stream, or keyed per account.
+        self.answers = answers if answers is not None and answers.keyed else None
         self.env = env
         self.cfg = cfg
         self.state = state
@@ -118,7 +122,7 @@ class CollectorPool:
         }
         self.third_party_prob = [third_party.get(c, -1.0) for c in range(len(channels))]
         self.telephony = scenario.channels.telephony_yuan_per_minute
-        self._u = predrawn(rng.random)
+        self._u = predrawn(rng.random) if self.answers is None else None
         self._conn = predrawn(lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01))
         self._noans = predrawn(lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01))
         start, end = shift_hours(cfg, scenario.compliance)
@@ -312,7 +316,9 @@ class CollectorPool:
         stress, stress_t, peak, decay = st.stress_py, st.stress_t_py, st.stress_peak_py, st.decay
         contact, sens = self.contact_py, self.sens_py
         ce = self.contact_effect
-        unext, conn_next, noans_next = self._u.__next__, self._conn.__next__, self._noans.__next__
+        answers = self.answers
+        unext = (self._u if self._u is not None else iter(())).__next__
+        conn_next, noans_next = self._conn.__next__, self._noans.__next__
         allow, exp = comp.allow_call, math.exp
         seq, redial = self._agenda_seq, self._redials.append
         heap, heappop = q.heap, heapq.heappop
@@ -365,7 +371,7 @@ class CollectorPool:
                 p = contact[i] * exp(-ce * s) if third < 0.0 else third
                 if not flat_reach:
                     p *= reach[int(hour) % 24]
-                connected = unext() < p
+                connected = (unext() if answers is None else float(answers.random(np.array([i]))[0])) < p
                 minutes = conn_next() if connected else noans_next()
                 if now + minutes / MIN_PER_DAY > end:
                     # No time left today for this call: it goes back to the queue.

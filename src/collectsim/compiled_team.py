@@ -7,6 +7,21 @@ the day's end) in one kernel call, then yields to SimPy, exactly as the Python t
 :mod:`collectsim.collectors` does; when a buffer of pre-drawn numbers runs out the
 kernel returns, Python draws the next chunk from the collectors' stream (in the order the
 Python loop draws them) and the kernel resumes where it stopped.
+
+State, in tuples of arrays: ``team`` = ``(q, red, ag, idle, agent, draws, log)``:
+the work queue (a heap of ``key f8, seq i8, idx i8, action i8, discount f8`` ordered by
+policy key, then arrival), the redial line (a FIFO ring of ``time, agenda seq`` and a
+call), the agenda (a heap of ``time f8, seq i8, who i8``, ``who`` an agent or ``BELL``),
+the idle agents (a FIFO ring), per agent its mode and ``A_*`` columns, the pre-drawn
+uniform / connected-minutes / unanswered-minutes buffers, and the call log (the columns
+of ``collectors.LOG_FIELDS``, then the shift log and conversations per agent); ``acct``
+= the account columns a call reads and writes (queued, callable, stress, stress time,
+stress peak, contactability, sensitivity, keyed answer draws so far); ``rules`` = the contact-rule counters (today's
+attempts, 7-day attempts, connected and unanswered today, last conversation, failed
+own-number streak, counts per rule and account, counts per rule); ``ist`` = integer
+scalars (``I_*``); ``par`` = ``(cfg, skill, inc, tp_prob, reach)``: the run's constants
+(``C_*``), skill per agent, stress a conversation adds (agent x action), who answers a
+third-party number (per action; -1 for the borrower's own) and reachability by hour.
 """
 
 from __future__ import annotations
@@ -261,12 +276,15 @@ def for_pool(pool: Any, comp: Any, n_actions: int, rng: np.random.Generator) -> 
     c[K.C_DECAY] = self.state.decay
     c[K.C_AVOID] = self.contact_effect
     c[K.C_FLAT_REACH] = all(x == 1.0 for x in self.reach_by_hour)
+    answers = self.answers
+    c[K.C_KEYED] = answers is not None
     inc = np.zeros((cfg.size, n_actions))
     for k, by_action in enumerate(self.stress_inc):
         for a, v in by_action.items():
             inc[k, a] = v
     st = self.state
-    acct = (st.pending_call_u8, self.callable, st.stress, st.stress_t, st.stress_peak, self.contact, self.sens)
+    drawn = answers.counter if answers is not None else np.zeros(1, np.int64)
+    acct = (st.pending_call_u8, self.callable, st.stress, st.stress_t, st.stress_peak, self.contact, self.sens, drawn)
     rule_counts = np.zeros(len(comp.counts), np.int64)
 
     def rule_arrays() -> tuple[Any, ...]:
@@ -281,7 +299,7 @@ def for_pool(pool: Any, comp: Any, n_actions: int, rng: np.random.Generator) -> 
             rule_counts,
         )
 
-    return CompiledTeam(
+    team = CompiledTeam(
         self.env,
         cfg.size,
         c,
@@ -295,6 +313,9 @@ def for_pool(pool: Any, comp: Any, n_actions: int, rng: np.random.Generator) -> 
         lambda k: np.maximum(sample(cfg.connected_minutes, rng, k), 0.01),
         lambda k: np.maximum(sample(cfg.no_answer_minutes, rng, k), 0.01),
     )
+    if answers is not None:
+        team.ist[K.I_KEY] = np.array([answers.streams.key(answers.name)], dtype=np.uint64).view(np.int64)[0]
+    return team
 
 
 def warm() -> float:
@@ -309,7 +330,8 @@ def warm() -> float:
     env = simpy.Environment()
     n = 2
     u8, f8, i4 = np.uint8, np.float64, np.int32
-    acct = (np.zeros(n, u8), np.zeros(n, u8), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+    acct: tuple[np.ndarray, ...] = (np.zeros(n, u8), np.zeros(n, u8), *[np.zeros(n) for _ in range(5)])
+    acct = (*acct, np.zeros(n, np.int64))
     rules = (
         np.zeros(n, i4),
         np.zeros(n, i4),

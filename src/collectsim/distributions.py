@@ -83,6 +83,29 @@ def sample(d: Dist, rng: np.random.Generator, n: int) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
+def quantile(d: Dist, u: np.ndarray) -> np.ndarray:
+    """The values of ``d`` at probabilities ``u`` (inverse CDF, clipped to [low, high]):
+    a draw of ``d`` from given uniforms, for keyed (per-account) randomness."""
+    from scipy import special
+
+    if d.kind == "beta":
+        x = special.betaincinv(_f(d.a), _f(d.b), u)
+    elif d.kind == "lognormal":
+        sigma = float(d.sigma or 0.0)
+        x = np.exp(np.log(_f(d.mean)) - 0.5 * sigma**2 + sigma * special.ndtri(u))
+    elif d.kind == "uniform":
+        x = _f(d.low) + (_f(d.high) - _f(d.low)) * u
+    elif d.kind == "normal":
+        x = _f(d.mean) + _f(d.sigma) * special.ndtri(u)
+    elif d.kind == "exponential":
+        x = -_f(d.mean) * np.log1p(-u)
+    else:
+        x = np.full(np.shape(u), float(d.value))  # type: ignore[arg-type]
+    if SAMPLERS[d.kind][2] and (d.low is not None or d.high is not None):
+        x = np.clip(x, d.low if d.low is not None else -np.inf, d.high if d.high is not None else np.inf)
+    return np.asarray(x, dtype=np.float64)
+
+
 def mean_of(d: Dist) -> float:
     """The distribution's mean before clipping (used for expected handle times)."""
     if d.kind == "beta":

@@ -95,7 +95,7 @@ class Simulation(LegalEvents):
     ) -> None:
         self.sc = scenario
         self.replication = replication
-        self.streams = RandomStreams(scenario.simulation.seed, replication)
+        self.streams = RandomStreams(scenario.simulation.seed, replication, scenario.simulation.keyed_outcomes)
         self.behaviour, self.response, self.policy, self.channels = build_plugins(scenario)
         self.progress = progress
         self.record_events = record_events
@@ -121,15 +121,16 @@ class Simulation(LegalEvents):
         self.comp.failed_streak = st.failed_streak
         self.retry: RetryRule = getattr(self.policy, "retry", RetryRule())
         self.pool = CollectorPool(
-            env, sc, st, self.comp, self.streams["collectors"], self.response, self.channels, self.retry
-        )
+            env, sc, st, self.comp, self.streams["collectors"], self.response, self.channels, self.retry,
+            self.streams.outcomes("answers", pf.n),
+        )  # fmt: skip
         self.automated = AutomatedContacts(
             env,
             st,
             self.comp,
             self.response,
             self.channels,
-            self.streams["contacts"],
+            self.streams.outcomes("contacts", pf.n),
             self.retry,
             sc.channels.voice_lines_per_day,
             sc.portfolio.reach_by_hour,
@@ -138,7 +139,7 @@ class Simulation(LegalEvents):
         )
         self.pool.keep_shift_log = self.record_events
         self.agency, self._agency_code = build_agency(
-            env, sc, st, self.comp, self.response, self.channels, self.streams["agency"],
+            env, sc, st, self.comp, self.response, self.channels, self.streams.outcomes("agency", pf.n),
             self.policy.priority, self.pool.sequence,
         )  # fmt: skip
         self.legal = LegalPipeline(env, sc.channels.lawsuit, self.streams["legal"], self._on_filed, self._on_judgment)

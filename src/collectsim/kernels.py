@@ -8,20 +8,7 @@ compares the two. Without Numba installed the decorator is a no-op and
 results). All kernels live in this one module because Numba's on-disk cache
 (``cache=True``) does not notice a changed callee in another module.
 
-State, in tuples of arrays: ``team`` = ``(q, red, ag, idle, agent, draws, log)``:
-the work queue (a heap of ``key f8, seq i8, idx i8, action i8, discount f8`` ordered by
-policy key, then arrival), the redial line (a FIFO ring of ``time, agenda seq`` and a
-call), the agenda (a heap of ``time f8, seq i8, who i8``, ``who`` an agent or ``BELL``),
-the idle agents (a FIFO ring), per agent its mode and ``A_*`` columns, the pre-drawn
-uniform / connected-minutes / unanswered-minutes buffers, and the call log (the columns
-of ``collectors.LOG_FIELDS``, then the shift log and conversations per agent); ``acct``
-= the account columns a call reads and writes (queued, callable, stress, stress time,
-stress peak, contactability, sensitivity); ``rules`` = the contact-rule counters (today's
-attempts, 7-day attempts, connected and unanswered today, last conversation, failed
-own-number streak, counts per rule and account, counts per rule); ``ist`` = integer
-scalars (``I_*``); ``par`` = ``(cfg, skill, inc, tp_prob, reach)``: the run's constants
-(``C_*``), skill per agent, stress a conversation adds (agent x action), who answers a
-third-party number (per action; -1 for the borrower's own) and reachability by hour.
+The state the kernels work on is laid out in :mod:`collectsim.compiled_team`.
 """
 
 from __future__ import annotations
@@ -29,6 +16,8 @@ from __future__ import annotations
 import math
 import os
 from typing import Any
+
+import numpy as np
 
 try:
     from numba import njit as _numba_njit
@@ -61,7 +50,7 @@ BELL = -1
 # cursors into the three draw buffers; agents started (n + 1 once the bell is set);
 # 1 while the run's days go on.
 (I_QLEN, I_QSEQ, I_RHEAD, I_RLEN, I_ALEN, I_ASEQ, I_IHEAD, I_ILEN, I_CSEQ, I_LOGLEN, I_SHIFTLEN) = range(11)
-I_UCUR, I_CCUR, I_NCUR, I_INIT, I_ACTIVE, N_IST = 11, 12, 13, 14, 15, 16
+I_UCUR, I_CCUR, I_NCUR, I_INIT, I_ACTIVE, I_KEY, N_IST = 11, 12, 13, 14, 15, 16, 17
 
 # Indices into ``cfg``: shift start and end, break start and end (days after midnight;
 # inf without a break inside the shift); 1 for a round-the-clock team; conversations per
@@ -70,10 +59,11 @@ I_UCUR, I_CCUR, I_NCUR, I_INIT, I_ACTIVE, N_IST = 11, 12, 13, 14, 15, 16
 # limits (inf / -inf when a rule is not active); 1 under ``enforce``; 1 when third
 # parties may be called, ``third_party_locate_after`` (-1: none); stress decay per day;
 # contactability avoidance (exp(-avoid x stress)); 1 for reachability 1 at every hour;
-# 1 to keep the shift log.
+# 1 to keep the shift log; 1 to draw whether a call is answered per account (keyed:
+# ``ist[I_KEY]`` holds the stream's key, ``acct``'s last column each account's count).
 (C_SHIFT_START, C_SHIFT_END, C_BREAK_START, C_BREAK_END, C_CONTINUOUS, C_CAP, C_GAP, C_LAST_REDIAL) = range(8)
 (C_TRIES_MAX, C_WINDOW_OK, C_WS, C_WE, C_MAX_CONN, C_MAX_UNANS, C_MAX_WEEK, C_COOLDOWN) = range(8, 16)
-(C_ENFORCE, C_TP_ALLOWED, C_TP_LOCATE, C_DECAY, C_AVOID, C_FLAT_REACH, C_KEEP_SHIFTS, N_CFG) = range(16, 24)
+(C_ENFORCE, C_TP_ALLOWED, C_TP_LOCATE, C_DECAY, C_AVOID, C_FLAT_REACH, C_KEEP_SHIFTS, C_KEYED, N_CFG) = range(16, 25)
 
 # Agent modes (where an agent resumes): at the top of its day; woken at its shift start;
 # inside its shift; the run is over. And its state columns (``agent[1]``).
@@ -87,6 +77,17 @@ R_DELAY, R_IDLE, R_DONE, NEED_U, NEED_CONN, NEED_NOANS, NEED_LOG, NEED_SHIFTS, W
 
 # Rule rows of the per-account counts (compliance.RULES).
 RULE_WINDOW, RULE_CONNECTED, RULE_UNANSWERED, RULE_WEEK, RULE_COOLDOWN, RULE_THIRD = range(6)
+
+
+@njit(cache=True, _nrt=False)
+def keyed_uniform(key: int, i: int, k: int) -> float:
+    """``RandomStreams.keyed``'s uniform (same bits) for account ``i``'s ``k``-th draw; ``key`` as int64."""
+    z = np.uint64(key) + np.uint64(i) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(k) * np.uint64(0xD1B54A32D192ED03)
+    for _ in range(2):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (np.float64(z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
 
 
 # ----------------------------------------------------------------------------- heaps
@@ -264,7 +265,8 @@ def agent_run(k: int, now: float, team: Any, acct: Any, rules: Any, ist: Any, pa
     mode_of, st = agent
     key, qseq, qidx, qact, qdisc = q
     ubuf, cbuf, nbuf = draws
-    pending, callable_, stress, stress_t, peak, contact, sens = acct
+    pending, callable_, stress, stress_t, peak, contact, sens, drawn = acct
+    keyed = cfg[C_KEYED] != 0.0
     active = ist[I_ACTIVE] != 0
     mode = mode_of[k]
     if mode == M_DONE:
@@ -328,14 +330,17 @@ def agent_run(k: int, now: float, team: Any, acct: Any, rules: Any, ist: Any, pa
         if cfg[C_FLAT_REACH] == 0.0:
             p *= reach[int(hour) % 24]
         # The draws this attempt takes, checked before anything is changed.
-        if ist[I_UCUR] >= ubuf.size:
+        if not keyed and ist[I_UCUR] >= ubuf.size:
             return NEED_U, 0.0
-        connected = ubuf[ist[I_UCUR]] < p
+        connected = (keyed_uniform(ist[I_KEY], i, drawn[i]) if keyed else ubuf[ist[I_UCUR]]) < p
         if connected and ist[I_CCUR] >= cbuf.size:
             return NEED_CONN, 0.0
         if not connected and ist[I_NCUR] >= nbuf.size:
             return NEED_NOANS, 0.0
-        ist[I_UCUR] += 1
+        if keyed:
+            drawn[i] += 1
+        else:
+            ist[I_UCUR] += 1
         if connected:
             minutes = cbuf[ist[I_CCUR]]
             ist[I_CCUR] += 1

@@ -58,13 +58,16 @@ class RandomStreams:
         The experiment's base seed.
     replication : int
         The replication number; replications of one seed are independent.
+    keyed_outcomes : bool
+        Draw contact outcomes per account (:meth:`outcomes`), not from shared streams.
     """
 
-    def __init__(self, seed: int, replication: int) -> None:
+    def __init__(self, seed: int, replication: int, keyed_outcomes: bool = False) -> None:
         if seed < 0 or replication < 0:
             raise ValueError("seed and replication must be non-negative")
         self.seed = int(seed)
         self.replication = int(replication)
+        self.keyed_outcomes = keyed_outcomes
         self._streams: dict[str, np.random.Generator] = {}
         self._keys: dict[str, np.uint64] = {}
 
@@ -88,6 +91,17 @@ class RandomStreams:
             z = _mix64(_mix64(z))
         return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
+    def key(self, name: str) -> np.uint64:
+        """The 64-bit key of keyed stream ``name`` (for compiled code that draws it)."""
+        self.keyed(name, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return self._keys[name]
+
+    def outcomes(self, name: str, n: int) -> OutcomeDraws:
+        """Uniforms for outcomes of contacts with ``n`` accounts: from the sequential
+        stream ``name``, or per account when the run keys its outcomes
+        (``keyed_outcomes``; see :class:`OutcomeDraws`)."""
+        return OutcomeDraws(self, name, n, self.keyed_outcomes)
+
     def __getitem__(self, name: str) -> np.random.Generator:
         gen = self._streams.get(name)
         if gen is None:
@@ -98,3 +112,28 @@ class RandomStreams:
             gen = np.random.Generator(np.random.PCG64(seq))
             self._streams[name] = gen
         return gen
+
+
+class OutcomeDraws:
+    """The uniforms one kind of contact outcome (a call answered, a promise made, a
+    complaint) draws.
+
+    Sequential (the default): the stream's next numbers, shared by all accounts in
+    the order contacts happen, so one contact more or less shifts every later draw.
+    Keyed (``simulation.keyed_outcomes``): account ``i``'s k-th draw of the kind is
+    :meth:`RandomStreams.keyed` of ``(i, k)``, so removing one account's contact
+    leaves every other account's outcomes as they were: the counterfactual that
+    true uplift needs.
+    """
+
+    def __init__(self, streams: RandomStreams, name: str, n: int, keyed: bool) -> None:
+        self.streams, self.name, self.keyed = streams, name, keyed
+        self.counter = np.zeros(n if keyed else 0, dtype=np.int64)
+
+    def random(self, idx: np.ndarray) -> np.ndarray:
+        """One uniform per account of ``idx`` (no account twice)."""
+        if not self.keyed:
+            return self.streams[self.name].random(idx.size)
+        u = self.streams.keyed(self.name, idx, self.counter[idx])
+        self.counter[idx] += 1
+        return u

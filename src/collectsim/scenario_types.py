@@ -301,7 +301,10 @@ class SimulationConfig:
 
     ``cost_of_funds_annual`` is a continuously compounded annual rate: a yuan collected
     ``a`` days after the account's entry is worth ``exp(-cost_of_funds_annual * a / 365)``
-    at entry (the ``*_pv`` KPIs).
+    at entry (the ``*_pv`` KPIs). ``keyed_outcomes`` draws the outcomes of contacts (a
+    call answered, a promise made and kept, a complaint) per account rather than from
+    streams shared in the order contacts happen (see
+    :class:`collectsim.random_streams.OutcomeDraws`).
     """
 
     horizon_days: int
@@ -309,6 +312,7 @@ class SimulationConfig:
     seed: int
     replications: int
     cost_of_funds_annual: float = 0.08
+    keyed_outcomes: bool = False
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ import numpy as np
 from collectsim.behaviour.base import params_from
 from collectsim.behaviour.response import Borrowers, Contacts, Response
 from collectsim.channels import ChannelTable
-from collectsim.distributions import sample
+from collectsim.distributions import quantile, sample
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario_types import ConversationConfig, StressConfig
@@ -125,8 +125,9 @@ class StandardResponse:
     def start(self, portfolio: Portfolio, streams: RandomStreams, channels: ChannelTable) -> None:
         self.pf = portfolio
         self.ch = channels
-        self.rng_complaint = streams["complaints"]
-        self.rng_conv = streams["conversation"]
+        self.rng_complaint = streams.outcomes("complaints", portfolio.n)
+        self.rng_conv = streams.outcomes("conversation", portfolio.n)
+        self._days_rng = streams["conversation"]
         self.keep = np.zeros(portfolio.n, dtype=bool)  # the pending promise will be kept
         self.adherence = np.zeros(portfolio.n)  # chance of paying each plan instalment
         self.cred_until = np.full(portfolio.n, -np.inf)  # a credible threat lasts until then
@@ -217,7 +218,7 @@ class StandardResponse:
             0.0,
             1.0,
         )
-        complaint = contacts.connected & (self.rng_complaint.random(contacts.idx.size) < p)
+        complaint = contacts.connected & (self.rng_complaint.random(contacts.idx) < p)
         out = Response.none(strength, complaint)
         # A conversation needs the borrower on the line (not a third party).
         code = contacts.channel
@@ -233,8 +234,11 @@ class StandardResponse:
         discount, stress, ability, w_eff = c.discount[sel], b.stress[sel], b.ability[sel], w_eff_all[sel]
         n = idx.size
         free = b.can_commit[sel]
-        u_plan, u_deal, u_keep = rng.random(n), rng.random(n), rng.random(n)
-        days = np.ceil(np.maximum(sample(cv.promise_days, rng, n), 1.0))
+        u_plan, u_deal, u_keep = rng.random(idx), rng.random(idx), rng.random(idx)
+        # Sequential draws take the promise's days from the stream itself (as before
+        # keyed draws existed); keyed ones from the account's own uniform.
+        raw = quantile(cv.promise_days, rng.random(idx)) if rng.keyed else sample(cv.promise_days, self._days_rng, n)
+        days = np.ceil(np.maximum(raw, 1.0))
         firm = ch.firm[code]
         disclose = (
             np.where(firm, cv.hardship_disclosure_firm, cv.hardship_disclosure_soft)
@@ -285,4 +289,4 @@ class StandardResponse:
         return self.keep[idx]
 
     def instalment_paid(self, idx: np.ndarray, time: float, borrowers: Borrowers) -> np.ndarray:
-        return self.rng_conv.random(idx.size) < self.adherence[idx]
+        return self.rng_conv.random(idx) < self.adherence[idx]

@@ -8,5 +8,6 @@ Built-in configs live in ``conf/policy/``. A policy is either a
 from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
 from collectsim.policies.champion_challenger import ChampionChallenger
 from collectsim.policies.treatment_path import TreatmentPath
+from collectsim.policies.uplift_learning import CallHoldout
 
-__all__ = ["AccountView", "ChampionChallenger", "Policy", "Requests", "RetryRule", "TreatmentPath"]
+__all__ = ["AccountView", "CallHoldout", "ChampionChallenger", "Policy", "Requests", "RetryRule", "TreatmentPath"]
