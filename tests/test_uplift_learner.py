@@ -44,9 +44,10 @@ def _book(n: int, rng: np.random.Generator, effect: bool = True) -> tuple[np.nda
     broken = rng.binomial(conversations, 0.3)
     repayments = rng.poisson(2.0, n)
     paid_share = rng.uniform(0.0, 0.5, n)
-    x = np.column_stack(
-        [score, principal, balance, segment, dpd, attempts, conversations, broken, repayments, paid_share]
-    ).astype(float)
+    contacts = attempts + broken + repayments  # actions so far: derived, no draw of its own
+    cols = {"score": score, "principal": principal, "balance": balance, "segment": segment, "dpd": dpd}
+    cols |= {"attempts": attempts, "conversations": conversations, "paid_share": paid_share, "contacts": contacts}
+    x = np.column_stack([cols[f] for f in uplift.FEATURES]).astype(float)
     q0 = 0.15 + 0.4 * score**2  # >= 0.15: segment 2's effect is never clipped, so tau is free of score
     dq = np.where(segment == 2, -0.12, 0.3 * (1.0 - dpd / 90.0)) if effect else np.zeros(n)
     u, amount = rng.uniform(0.0, 1.0, n), balance * rng.uniform(0.2, 1.0, n)
@@ -211,8 +212,9 @@ def test_fit_is_deterministic_and_predict_checks_its_columns() -> None:
         b = uplift.fit_uplift(x, t, y, P_TREAT, method, seed=7)
         assert a.method == method and a.features == uplift.FEATURES
         np.testing.assert_array_equal(a.predict(x), b.predict(x))
-        with pytest.raises(ValueError, match="X must be 2-D with 10 columns"):
-            a.predict(x[:, :9])
+        k = len(uplift.FEATURES)
+        with pytest.raises(ValueError, match=f"X must be 2-D with {k} columns"):
+            a.predict(x[:, : k - 1])
         # The model is pickled to a file for the policy that orders calls by it.
         np.testing.assert_array_equal(pickle.loads(pickle.dumps(a)).predict(x), a.predict(x))
 

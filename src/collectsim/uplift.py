@@ -41,19 +41,11 @@ from typing import Any
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-#: columns a lender observes when it assigns an account (segment as an integer code)
-FEATURES = (
-    "score",
-    "principal",
-    "balance",
-    "segment",
-    "dpd",
-    "attempts",
-    "conversations",
-    "promises_broken",
-    "repayments",
-    "paid_share",
-)
+from collectsim.policies.features import FEATURES as POLICY_FEATURES
+
+#: columns a lender observes when it assigns an account (segment as an integer code):
+#: the view's features, :data:`collectsim.policies.features.FEATURES`
+FEATURES = POLICY_FEATURES
 #: the simulator's borrower traits: never an input of a learner
 LATENT = ("ability", "willingness", "contactability", "sensitivity", "hardship", "stress", "strategic")
 #: learner names accepted by :func:`fit_uplift`

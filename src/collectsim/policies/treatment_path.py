@@ -4,6 +4,7 @@ actions, plus triggers (a broken promise, N failed contacts)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from collectsim.actions import TERMINAL
 from collectsim.channels import ChannelTable
 from collectsim.errors import ConfigError
 from collectsim.policies.base import AccountView, Requests, RetryRule
-from collectsim.policies.queue_order import QUEUE_ORDERS
+from collectsim.policies.queue_order import MODEL_ORDERS, QUEUE_ORDERS, fifo, uplift_order
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 
@@ -96,7 +97,7 @@ class TreatmentPath:
         self.name = name
         self.stages = stages
         self.queue_order = queue_order
-        self._order = QUEUE_ORDERS[queue_order]
+        self._order = QUEUE_ORDERS.get(queue_order, fifo)  # a model order is set by from_config
         self.on_broken_promise = on_broken_promise
         self.failed_contacts_count = failed_contacts_count
         self.failed_contacts_action = failed_contacts_action
@@ -114,13 +115,19 @@ class TreatmentPath:
     @classmethod
     def from_config(cls, params: dict[str, Any], key: str, *, channels: ChannelTable, **_: Any) -> TreatmentPath:
         _action = channels.code
-        node = _keys(params, key, {"name", "stages", "queue_order", "triggers", "retry", "description"})
+        node = _keys(params, key, {"name", "stages", "queue_order", "uplift_model", "triggers", "retry", "description"})
         name = node.get("name")
         if not isinstance(name, str) or not name:
             raise ConfigError(f"{key}.name must be a non-empty string, got {name!r}")
         order = node.get("queue_order", "fifo")
-        if order not in QUEUE_ORDERS:
-            raise ConfigError(f"{key}.queue_order must be one of {', '.join(QUEUE_ORDERS)}, got {order!r}")
+        if order not in QUEUE_ORDERS and order not in MODEL_ORDERS:
+            names = ", ".join([*QUEUE_ORDERS, *MODEL_ORDERS])
+            raise ConfigError(f"{key}.queue_order must be one of {names}, got {order!r}")
+        model = node.get("uplift_model")
+        if (order in MODEL_ORDERS) != (model is not None):
+            raise ConfigError(f"{key}.uplift_model (a model file from collectsim-uplift) goes with queue_order=uplift")
+        if model is not None and not Path(str(model)).is_file():
+            raise ConfigError(f"{key}.uplift_model: no such file {model!r} (collectsim-uplift writes one)")
         raw_stages = node.get("stages")
         if not isinstance(raw_stages, list):
             raise ConfigError(f"{key}.stages must be a list of stages, got {type(raw_stages).__name__}")
@@ -191,7 +198,10 @@ class TreatmentPath:
                 raise ConfigError(f"{key}.triggers.failed_contacts.count must be >= 1, got {fc_count}")
             fc_action = _action(fc.get("action"), f"{key}.triggers.failed_contacts.action")
         retry = _retry(node.get("retry") or {}, f"{key}.retry")
-        return cls(name, ordered, order, on_bp, fc_count, fc_action, channels, retry)
+        policy = cls(name, ordered, order, on_bp, fc_count, fc_action, channels, retry)
+        if model is not None:
+            policy._order = uplift_order(str(model))
+        return policy
 
     def start(self, portfolio: Portfolio, streams: RandomStreams) -> None:
         return None
