@@ -92,3 +92,28 @@ def test_the_learning_run_logs_only_observable_features_at_assignment() -> None:
     assert (agent_call & treated[ev["idx"]]).any()
     share = treated[assigned].mean()
     assert 0.4 < share < 0.6  # a fair coin over ~1,900 assigned accounts: over 8 standard errors
+
+
+def test_the_study_never_evaluates_on_a_training_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    from collectsim import uplift_study
+
+    assert uplift_study.main(["--train-seeds", "1,2", "--eval-seeds", "2,3"]) == 2
+    assert "--eval-seeds must not reuse training seeds ([2])" in capsys.readouterr().err
+    # The defaults are disjoint.
+    ap_defaults = {a.dest: a.default for a in uplift_study._parser()._actions}
+    train = set(ap_defaults["train_seeds"].split(","))
+    assert train and not train & set(ap_defaults["eval_seeds"].split(","))
+
+
+def test_the_uplift_order_needs_its_model_file(tmp_path: object) -> None:
+    from collectsim.engine import build_plugins
+    from collectsim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="policy.uplift_model .* goes with queue_order=uplift"):
+        build_plugins(load_scenario(["policy=soft_first", "policy.queue_order=uplift"]))
+    with pytest.raises(ConfigError, match="policy.uplift_model: no such file"):
+        build_plugins(
+            load_scenario(["policy=soft_first", "policy.queue_order=uplift", "+policy.uplift_model=/nope.pkl"])
+        )
+    with pytest.raises(ConfigError, match="policy.queue_order must be one of .*uplift"):
+        build_plugins(load_scenario(["policy=soft_first", "policy.queue_order=upflit"]))

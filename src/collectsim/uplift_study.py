@@ -75,6 +75,28 @@ def _run_holdout(overrides: list[str], seed: int, forced: dict[int, bool]) -> di
     }
 
 
+def _write_log(path: Path, data: dict[str, np.ndarray]) -> None:
+    """The learning period's log as a lender would keep it: observable features, the
+    arm, yuan repaid and agent minutes, one row per assigned account."""
+    from collectsim.policies.features import FEATURES
+
+    cols = [*FEATURES, "called", "repaid_yuan", "agent_minutes"]
+    table = np.column_stack([data["X"], data["treated"], data["y"], data["minutes"]])
+    np.savetxt(path, table, delimiter=",", header=",".join(cols), comments="", fmt="%.6g")
+
+
+def agent_cost_per_hour(overrides: list[str]) -> float:
+    """An agent hour on duty: the day's wage over the shift's working hours (the break
+    aside), plus telephony."""
+    from collectsim import load_scenario
+    from collectsim.collectors import shift_hours
+
+    sc = load_scenario(overrides)
+    start, end = shift_hours(sc.collectors, sc.compliance)
+    hours = end - start - (sc.collectors.break_minutes / 60.0 if sc.collectors.break_after_hours is not None else 0.0)
+    return sc.collectors.wage_yuan_per_day / hours + 60.0 * sc.channels.telephony_yuan_per_minute
+
+
 def learning_data(overrides: list[str], seeds: list[int]) -> dict[str, np.ndarray]:
     parts = []
     for s in seeds:
@@ -147,7 +169,7 @@ def paired(rows: list[dict[str, Any]], kpi: str) -> dict[str, dict[int, tuple[fl
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="collectsim-uplift", description=__doc__.split("\n\n")[0])
     ap.add_argument("--accounts", type=int, default=40_000, help="accounts in the book (default 40000)")
     ap.add_argument("--learn-size", type=int, default=2, help="agents during learning and true uplift (default 2)")
@@ -157,8 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--share", type=float, default=0.3, help="share of measured accounts given a true uplift")
     ap.add_argument("--jobs", type=int, default=2, help="parallel workers for step 4 (default 2)")
     ap.add_argument("--out", default="experiments/uplift", help="where the report goes")
-    ap.add_argument("--work", default="multirun/uplift", help="where the model file goes")
-    a = ap.parse_args(argv)
+    ap.add_argument("--work", default="multirun/uplift", help="where the model file and the learning log go")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
     from collectsim import uplift
     from collectsim.errors import ConfigError
 
@@ -188,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         model = uplift.fit_uplift(data["X"], data["treated"], data["y"], p_treat=0.5, method="two_model", seed=0)
         model_path = work / "uplift_model.pkl"
         model_path.write_bytes(pickle.dumps(model))
+        _write_log(work / "learning_log.csv", data)
         _log(f"a fresh learning run, seed {evals[0]}")
         fresh = _run_holdout(learn, evals[0], {})
         truth = [true_uplift(learn, s, a.share) for s in evals]
@@ -198,7 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from collectsim.uplift_report import write_report
 
-    write_report(out, a, data, fresh, model, ev, rows, paired, time.perf_counter() - t0)
+    cost = agent_cost_per_hour(book(a.accounts, a.learn_size))
+    write_report(out, a, data, fresh, model, ev, rows, paired, time.perf_counter() - t0, cost)
     _log(f"report: {out / 'report.md'}")
     return 0
 
