@@ -33,7 +33,7 @@ def test_every_option_composes_and_builds(group: str, option: str) -> None:
     assert type(response) is _import(sc.response["_target_"])
     assert type(policy) is _import(sc.policy["_target_"])
     if group == "policy":
-        assert policy.name == option or option == "champion_challenger"
+        assert policy.name == option or option in ("champion_challenger", "call_holdout")  # wrappers name their arms
     # And the option runs: a short run gives rates inside [0, 1] for the 60 accounts.
     res = run(sc, 0)
     assert res.kpis["accounts"] == 60
@@ -63,7 +63,7 @@ BAD = [
     (["collectors.sizee=3"], "collectors.sizee is not a known key (did you mean collectors.size?); allowed keys:"),
     (
         ["policy=nope"],
-        "policy=nope is not an option of config group 'policy'; allowed: champion_challenger, do_nothing",
+        "policy=nope is not an option of config group 'policy'; allowed: call_holdout, champion_challenger, do_nothing",
     ),
     (
         ["compliance=foo"],
@@ -82,7 +82,7 @@ BAD = [
     (["policy._target_=collectsim.nothing.Here"], "cannot be imported"),
     (["policy.stages.0.actions.0.action=email"], "policy.stages.0.actions.0.action must be one of sms, voice"),
     (["policy.stages.1.dpd_from=20"], "policy.stages overlap"),
-    (["policy.queue_order=random"], "policy.queue_order must be one of fifo, balance_desc"),
+    (["policy.queue_order=lottery"], "policy.queue_order must be one of fifo, balance_desc"),
     (["portfolio.segments.0.ability.kind=gamma"], "portfolio.segments.0.ability.kind must be one of"),
     (["portfolio.segments.0.ability.a=-2"], "beta parameters a and b must be > 0"),
     (["channels.sms.complaint_prob=2"], "channels.sms.complaint_prob must be in [0, 1], got 2"),
