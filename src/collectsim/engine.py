@@ -38,6 +38,7 @@ from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
 from collectsim.distributions import mean_of
+from collectsim.field import FieldTeam
 from collectsim.legal import LegalPipeline, court_fee
 from collectsim.metrics import SERIES_KEYS, Capacity, RunResult, compute_result
 from collectsim.policies.base import AccountView, Policy, Requests, RetryRule
@@ -119,18 +120,13 @@ class Simulation:
             env, sc, st, self.comp, self.streams["collectors"], self.response, self.channels, self.retry
         )
         self.automated = AutomatedContacts(
-            env,
-            st,
-            self.comp,
-            self.response,
-            self.channels,
-            self.streams["contacts"],
-            self.retry,
-            sc.channels.voice_lines_per_day,
-            sc.portfolio.reach_by_hour,
-            self.policy.priority,
-            self.pool.sequence,
-        )
+            env, st, self.comp, self.response, self.channels, self.streams["contacts"], self.retry,
+            sc.channels.voice_lines_per_day, sc.portfolio.reach_by_hour, self.policy.priority, self.pool.sequence,
+        )  # fmt: skip
+        self.field = FieldTeam(
+            env, sc.channels.field_team, st, self.comp, self.response, self.channels, self.streams["field"],
+            pf.address_known, self.policy.priority, self.pool.sequence,
+        )  # fmt: skip
         self.pool.keep_shift_log = self.record_events
         self.agency, self._agency_code = build_agency(
             env, sc, st, self.comp, self.response, self.channels, self.streams["agency"],
@@ -282,6 +278,9 @@ class Simulation:
             if m.any():
                 assert row.cfg is not None
                 self.automated.send(float(d) + row.cfg.hour / 24.0, req.idx[m], row.code, view)
+        m = ch.is_visit[req.action]
+        if m.any():
+            self.field.plan_day(d, req.idx[m], req.action[m], view)
         m = req.action == int(Action.LAWSUIT)
         if m.any():
             idx = req.idx[m]
@@ -376,7 +375,7 @@ class Simulation:
             self._set_factor(upd, t, f[moved])
 
     def _collect_events(self) -> dict[str, np.ndarray]:
-        parts = [*self.automated.take_log(), self.pool.take_log()]
+        parts = [*self.automated.take_log(), *self.field.take_log(), self.pool.take_log()]
         if self.agency is not None:
             parts = [*self.agency.take_log(), *parts]
         ev = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -38,6 +38,8 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("channels.*win_base", UNCERTAINTY),
     ("channels.*win_ability", UNCERTAINTY),
     ("channels.*answer_prob", UNCERTAINTY),
+    # Whether a field visit finds the borrower at home is about borrowers, not a choice.
+    ("channels.*found_prob", UNCERTAINTY),
     # How long a call takes is a fact about borrowers, not a choice.
     ("collectors.connected_minutes", UNCERTAINTY),
     ("collectors.no_answer_minutes", UNCERTAINTY),
