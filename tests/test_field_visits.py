@@ -25,6 +25,7 @@ from collectsim import load_scenario, scenario_from_dict
 from collectsim.engine import Simulation, build_plugins, run
 from collectsim.errors import ConfigError
 from collectsim.field import FieldTeam
+from collectsim.keys import LEVER, UNCERTAINTY, role
 from collectsim.portfolio import build_portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario import Scenario, scenario_to_dict
@@ -178,6 +179,19 @@ def test_config_errors_name_the_key(override: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_scenario([override])
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_team_and_threshold_are_levers_the_visit_effects_uncertainties() -> None:
+    for key in ("channels.field_team.size", "channels.field_team.end_hour", f"{VISIT_STEP}.min_balance_yuan"):
+        assert role(key) == LEVER, key
+    for name in ("impulse", "reactance", "stress_increment", "complaint_prob", "priority_gain"):
+        assert role(f"channels.extra.field_visit.{name}") == UNCERTAINTY, name
+    for key in (
+        "channels.field_team.found_prob",
+        "channels.field_team.travel_minutes",
+        "portfolio.known_address_share",
+    ):
+        assert role(key) == UNCERTAINTY, key
 
 
 def test_a_visit_cannot_carry_a_settlement_offer() -> None:

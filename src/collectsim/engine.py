@@ -6,9 +6,9 @@ process in daily steps; collectors and lawsuits are SimPy processes. A day ``d``
 1. start of day (time ``d``): new accounts enter, promises and plan instalments
    fall due, accounts at the charge-off day are written off, the policy decides,
    terminal actions (lawsuit, outsourcing, sale) start, calls join the work queue;
-2. during the day: automated contacts (SMS, voice, letters) go out at their hours
-   and agents work the queue inside their shift, every contact checked against the
-   contact rules in the order it happens;
+2. during the day: automated contacts (SMS, voice, letters) go out at their hours, the
+   field team makes the day's visits (:mod:`collectsim.field`) and agents work the queue
+   inside their shift, every contact checked against the rules in the order it happens;
 3. end of day (time ``d + 1``): the day's contacts are applied at their exact times,
    account by account in time order (the behaviour model first produces the
    repayments that came before each contact), then every account is advanced to

@@ -133,7 +133,8 @@ class ChannelConfig:
     collector's skill for an agent call). ``kind`` says how the engine delivers it:
     ``message`` (SMS, app push: sent at ``hour``, not a call), ``dialler`` (an
     automated call attempt at ``hour`` that may go unanswered), ``agent`` (a collector
-    call from the work queue) or ``letter`` (post, outside the calling-hour rules).
+    call from the work queue), ``letter`` (post, outside the calling-hour rules) or
+    ``visit`` (a field visit made by the field team, ``channels.field_team``).
     ``tone`` (``soft`` or ``firm``) shapes a conversation; ``cost_key`` names the
     ``cost_<key>`` KPI the per-contact cost goes to. The built-in channels fix their
     kind; left empty, tone and cost key take the channel's defaults. A
