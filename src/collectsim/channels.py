@@ -18,7 +18,7 @@ from collectsim.scenario_types import ChannelConfig, ChannelsConfig
 from collectsim.state import COST_CHANNELS
 
 #: how the engine delivers a contact channel
-CONTACT_KINDS = ("message", "dialler", "agent", "letter")
+CONTACT_KINDS = ("message", "dialler", "agent", "letter", "visit")
 TONES = ("soft", "firm", "none")
 #: kind, tone and cost key of the built-in contact channels
 BUILTIN_CONTACTS: dict[str, tuple[str, str, str]] = {
@@ -54,6 +54,8 @@ class ChannelTable:
         sale: 0).
     is_agent, is_call : bool arrays by code: a collector call; any call attempt
         (collector or dialler), the kind the contact rules count.
+    is_visit : bool array by code: a field visit (made by the field team,
+        ``channels.field_team``).
     firm : bool array by code: the channel's tone is firm.
     third_party : bool array by code: the call or message goes to someone other than
         the borrower.
@@ -118,6 +120,7 @@ class ChannelTable:
         self.priority_gain = column("priority_gain")
         self.is_agent = np.array([r.kind == "agent" for r in rows])
         self.is_call = np.array([r.kind in ("agent", "dialler") for r in rows])
+        self.is_visit = np.array([r.kind == "visit" for r in rows])
         self.firm = np.array([r.tone == "firm" for r in rows])
         self.third_party = np.array([bool(r.cfg is not None and r.cfg.third_party) for r in rows])
         for r in rows:

@@ -10,7 +10,11 @@ Rules, by the name used in KPIs (``blocked_<rule>`` / ``breaches_<rule>``):
 - ``cooldown``: a call within ``cooldown_days_after_conversation`` of a conversation;
 - ``third_party``: a call to someone other than the borrower (a relative, a colleague)
   where ``third_party_contact`` is false (unless it locates an unreachable borrower
-  under ``third_party_locate_after``).
+  under ``third_party_locate_after``);
+- ``visit_hours``: a field visit that starts before ``visit_start_hour`` or ends after
+  ``visit_end_hour`` (by default the calling window's hours);
+- ``visit_cap``: a field visit to an account that already had ``max_visits_30d``
+  visits in the last 30 days (0: every visit).
 
 With ``enforce`` the first broken rule blocks the request and is counted; without it
 the contact goes ahead and every rule it breaks is counted as a breach.
@@ -25,7 +29,16 @@ import numpy as np
 from collectsim.scenario_types import ComplianceConfig
 from collectsim.shared import shared
 
-RULES = ("window", "connected_day", "unanswered_day", "attempts_7d", "cooldown", "third_party")
+RULES = (
+    "window",
+    "connected_day",
+    "unanswered_day",
+    "attempts_7d",
+    "cooldown",
+    "third_party",
+    "visit_hours",
+    "visit_cap",
+)
 
 
 def hour_of(t: Any) -> Any:
@@ -95,7 +108,29 @@ class Compliance:
 
     def filter(self, idx: np.ndarray, t: np.ndarray | float, is_call: bool) -> np.ndarray:
         """Count the rules broken by contacts ``idx`` at ``t``; return the mask allowed."""
-        v = self.violations(idx, t, is_call)
+        return self._count(self.violations(idx, t, is_call), idx)
+
+    def visit_hours(self) -> tuple[float, float]:
+        """The hours (start, end) a field visit must lie within."""
+        cfg = self.cfg
+        start = cfg.window_start_hour if cfg.visit_start_hour is None else cfg.visit_start_hour
+        end = cfg.window_end_hour if cfg.visit_end_hour is None else cfg.visit_end_hour
+        return start, end
+
+    def filter_visits(self, idx: np.ndarray, t: float, minutes: float, recent: np.ndarray) -> np.ndarray:
+        """Count the rules broken by field visits to ``idx`` starting at ``t`` and lasting
+        ``minutes``, to accounts that had ``recent`` visits in the last 30 days; return
+        the mask allowed."""
+        start, end = self.visit_hours()
+        hour = hour_of(t)
+        v = np.zeros((len(RULES), idx.size), dtype=bool)
+        v[6] = (hour < start) | (hour + minutes / 60.0 > end + 1e-9)
+        if self.cfg.max_visits_30d is not None:
+            v[7] = recent >= self.cfg.max_visits_30d
+        return self._count(v, idx)
+
+    def _count(self, v: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Count the broken rules ``v`` (rules x accounts ``idx``); the mask allowed."""
         if not v.any():
             return np.ones(idx.size, dtype=bool)  # nothing broken: all allowed
         if self.enforce:

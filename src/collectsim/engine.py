@@ -6,9 +6,9 @@ process in daily steps; collectors and lawsuits are SimPy processes. A day ``d``
 1. start of day (time ``d``): new accounts enter, promises and plan instalments
    fall due, accounts at the charge-off day are written off, the policy decides,
    terminal actions (lawsuit, outsourcing, sale) start, calls join the work queue;
-2. during the day: automated contacts (SMS, voice, letters) go out at their hours
-   and agents work the queue inside their shift, every contact checked against the
-   contact rules in the order it happens;
+2. during the day: automated contacts (SMS, voice, letters) go out at their hours, the
+   field team makes the day's visits (:mod:`collectsim.field`) and agents work the queue
+   inside their shift, every contact checked against the rules in the order it happens;
 3. end of day (time ``d + 1``): the day's contacts are applied at their exact times,
    account by account in time order (the behaviour model first produces the
    repayments that came before each contact), then every account is advanced to
@@ -39,6 +39,7 @@ from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
 from collectsim.distributions import mean_of
+from collectsim.field import FieldTeam
 from collectsim.legal import LegalPipeline
 from collectsim.legal_events import LegalEvents
 from collectsim.metrics import SERIES_KEYS, Capacity, RunResult, compute_result
@@ -125,18 +126,13 @@ class Simulation(LegalEvents):
             self.streams.outcomes("answers", pf.n),
         )  # fmt: skip
         self.automated = AutomatedContacts(
-            env,
-            st,
-            self.comp,
-            self.response,
-            self.channels,
-            self.streams.outcomes("contacts", pf.n),
-            self.retry,
-            sc.channels.voice_lines_per_day,
-            sc.portfolio.reach_by_hour,
-            self.policy.priority,
-            self.pool.sequence,
-        )
+            env, st, self.comp, self.response, self.channels, self.streams.outcomes("contacts", pf.n), self.retry,
+            sc.channels.voice_lines_per_day, sc.portfolio.reach_by_hour, self.policy.priority, self.pool.sequence,
+        )  # fmt: skip
+        self.field = FieldTeam(
+            env, sc.channels.field_team, st, self.comp, self.response, self.channels,
+            self.streams.outcomes("field", pf.n), pf.address_known, self.policy.priority, self.pool.sequence,
+        )  # fmt: skip
         self.pool.keep_shift_log = self.record_events
         self.agency, self._agency_code = build_agency(
             env, sc, st, self.comp, self.response, self.channels, self.streams.outcomes("agency", pf.n),
@@ -305,6 +301,9 @@ class Simulation(LegalEvents):
             if m.any():
                 assert row.cfg is not None
                 self.automated.send(float(d) + row.cfg.hour / 24.0, req.idx[m], row.code, view)
+        m = ch.is_visit[req.action]
+        if m.any():
+            self.field.plan_day(d, req.idx[m], req.action[m], view)
         m = req.action == int(Action.LAWSUIT)
         if m.any():
             idx = req.idx[m]
@@ -404,7 +403,7 @@ class Simulation(LegalEvents):
     def _collect_events(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """The day's contact log and the order they happened in (automated batches and
         agents' calls interleave)."""
-        parts = [*self.automated.take_log(), self.pool.take_log()]
+        parts = [*self.automated.take_log(), *self.field.take_log(), self.pool.take_log()]
         if self.agency is not None:
             parts = [*self.agency.take_log(), *parts]
         keys = parts[0] if self.record_events else (*_APPLIED, "seq")

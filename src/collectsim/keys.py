@@ -38,6 +38,11 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("channels.*win_base", UNCERTAINTY),
     ("channels.*win_ability", UNCERTAINTY),
     ("channels.*answer_prob", UNCERTAINTY),
+    # Whether a field visit finds the borrower at home, and how long the road and the
+    # visit take, are facts about borrowers and the city, not choices.
+    ("channels.*found_prob", UNCERTAINTY),
+    ("channels.field_team.travel_minutes", UNCERTAINTY),
+    ("channels.field_team.visit_minutes", UNCERTAINTY),
     # How long a call takes is a fact about borrowers, not a choice.
     ("collectors.connected_minutes", UNCERTAINTY),
     ("collectors.no_answer_minutes", UNCERTAINTY),

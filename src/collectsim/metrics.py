@@ -196,6 +196,9 @@ def account_kpis(
         distress_day_share=_ratio(st.distress_days[mask].sum(), st.open_days[mask].sum()),
         complaints_per_1000=1000.0 * _ratio(st.complaints[mask].sum(), n),
         contacts_per_account_week=_ratio(st.contacts[mask].sum(), st.open_days[mask].sum() / 7.0),
+        # Field visits made (each paid, cost_<visit channel>) and those that met the borrower.
+        visits_total=float(st.visits[mask].sum()),
+        visits_met_total=float(st.visits_met[mask].sum()),
     )
     prefix = "blocked_" if rules.enforce else "breaches_"
     for r, rule in enumerate(RULES):

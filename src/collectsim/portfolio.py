@@ -35,6 +35,8 @@ class Portfolio:
         stream mode those entering inside the measured window.
     window : (first day, end day) of the measured window, the days over which capacity
         KPIs are taken in stream mode; ``(0, inf)`` for a cohort.
+    address_known : the lender knows where to visit the borrower (home or work); only
+        these accounts can get a field visit. ``None``: every address is known.
     """
 
     entry_time: np.ndarray
@@ -51,6 +53,7 @@ class Portfolio:
     segment_names: list[str]
     hardship_ability_factor: float
     window: tuple[float, float] = (0.0, float("inf"))
+    address_known: np.ndarray | None = None
 
     def ability_at(self, idx: np.ndarray, time: np.ndarray | float) -> np.ndarray:
         """Ability of accounts ``idx`` at ``time``: lowered while a hardship shock lasts."""
@@ -164,4 +167,7 @@ def build_portfolio(cfg: PortfolioConfig, streams: RandomStreams) -> Portfolio:
         segment_names=[s.name for s in cfg.segments],
         hardship_ability_factor=cfg.hardship_ability_factor,
         window=window,
+        # A keyed draw per account (its own stream): the book's other draws, and so
+        # every result of a run without visits, do not depend on it.
+        address_known=streams.keyed("address", np.arange(n), np.zeros(n, dtype=np.int64)) < cfg.known_address_share,
     )

@@ -69,6 +69,10 @@ class PortfolioConfig:
     # times hardship_scale (clipped at 1). 1: the book as its segments define it.
     willingness_scale: float = 1.0
     hardship_scale: float = 1.0
+    # Share of accounts whose home or work address the lender knows (only they can be
+    # visited by the field team, channels.field_team). Drawn per account from its own keyed
+    # stream, so the other draws of the book do not depend on it.
+    known_address_share: float = 0.6
 
     @property
     def span_days(self) -> int:
@@ -129,7 +133,8 @@ class ChannelConfig:
     collector's skill for an agent call). ``kind`` says how the engine delivers it:
     ``message`` (SMS, app push: sent at ``hour``, not a call), ``dialler`` (an
     automated call attempt at ``hour`` that may go unanswered), ``agent`` (a collector
-    call from the work queue) or ``letter`` (post, outside the calling-hour rules).
+    call from the work queue), ``letter`` (post, outside the calling-hour rules) or
+    ``visit`` (a field visit made by the field team, ``channels.field_team``).
     ``tone`` (``soft`` or ``firm``) shapes a conversation; ``cost_key`` names the
     ``cost_<key>`` KPI the per-contact cost goes to. The built-in channels fix their
     kind; left empty, tone and cost key take the channel's defaults. A
@@ -216,6 +221,25 @@ class AgencyConfig:
 
 
 @dataclass(frozen=True)
+class FieldTeamConfig:
+    """The field team that visits borrowers at home or at work (``kind: visit``
+    channels): ``size`` visitors, each working from ``start_hour`` to ``end_hour`` and
+    spending ``travel_minutes`` on the way to each visit and ``visit_minutes`` at it,
+    so each makes ``floor((end_hour - start_hour) * 60 / (travel_minutes +
+    visit_minutes))`` visits a day. A visit meets the borrower with probability
+    ``found_prob`` (otherwise it costs and does nothing). The cost per visit is the
+    visit channel's ``cost_yuan``. ``size`` 0: no field team, every visit request is
+    dropped."""
+
+    size: int = 0
+    start_hour: float = 9.0
+    end_hour: float = 18.0
+    travel_minutes: float = 60.0
+    visit_minutes: float = 30.0
+    found_prob: float = 0.6
+
+
+@dataclass(frozen=True)
 class ChannelsConfig:
     """All actions the engine knows, with their costs and effects.
 
@@ -235,6 +259,7 @@ class ChannelsConfig:
     debt_sale_price_fraction: float
     extra: dict[str, ChannelConfig] = field(default_factory=dict)
     agency: AgencyConfig = field(default_factory=AgencyConfig)
+    field_team: FieldTeamConfig = field(default_factory=FieldTeamConfig)
 
 
 @dataclass(frozen=True)
@@ -293,6 +318,12 @@ class ComplianceConfig:
     # borrower whose last this-many call attempts on their own number all failed (null:
     # never).
     third_party_locate_after: int | None = None
+    # Field visits (channels.field_team): a visit must start at or after visit_start_hour and
+    # end by visit_end_hour (null: the calling window's hours), and an account gets at
+    # most max_visits_30d visits in any 30 days (null: no cap; 0: no visits at all).
+    visit_start_hour: float | None = None
+    visit_end_hour: float | None = None
+    max_visits_30d: int | None = None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ class AccountState:
         self.failed_streak = np.zeros(n, dtype=np.int32)
         self.complaints = np.zeros(n, dtype=np.int32)
         self.contacts = np.zeros(n, dtype=np.int32)  # every contact attempt of any channel
+        self.visits = np.zeros(n, dtype=np.int32)  # field visits made (met or not)
+        self.visits_met = np.zeros(n, dtype=np.int32)  # ... that met the borrower
         self.handle_minutes = np.zeros(n)
         # promises, plans, legal, outsourcing
         self.promise_due = np.full(n, np.inf)

@@ -190,6 +190,7 @@ def validate_scenario(s: Scenario) -> None:
     _in("channels.debt_sale_price_fraction", ch.debt_sale_price_fraction, 0.0, 1.0)
     _pos("channels.agency.lines_per_day", ch.agency.lines_per_day, allow_zero=True)
     _pos("channels.agency.every_days", ch.agency.every_days)
+    _field_team(s)
     law = ch.lawsuit
     _escalation("channels.lawsuit", law.credibility_lift, law.credibility_days, law.priority_gain)
     _pos("channels.lawsuit.enforcement_days", law.enforcement_days, allow_zero=True)
@@ -210,6 +211,7 @@ def validate_scenario(s: Scenario) -> None:
         _in(f"channels.lawsuit.fee_brackets.{i}.rate", b.rate, 0.0, 1.0)
         last = b.from_yuan
 
+    _in("portfolio.known_address_share", s.portfolio.known_address_share, 0.0, 1.0)
     _pos("portfolio.willingness_scale", s.portfolio.willingness_scale, allow_zero=True)
     _pos("portfolio.hardship_scale", s.portfolio.hardship_scale, allow_zero=True)
 
@@ -251,6 +253,7 @@ def validate_scenario(s: Scenario) -> None:
         v: Any = getattr(cp, name)
         if v is not None:
             _pos(f"compliance.{name}", v, allow_zero=name == "cooldown_days_after_conversation")
+    _visit_rules(s)
     if cp.third_party_locate_after is not None:
         _pos("compliance.third_party_locate_after", cp.third_party_locate_after)
     _pos("compliance.cost_per_complaint_yuan", cp.cost_per_complaint_yuan, allow_zero=True)
@@ -260,3 +263,37 @@ def validate_scenario(s: Scenario) -> None:
         node = getattr(s, name)
         if "_target_" not in node:
             raise ConfigError(f"{name}._target_ is missing: name the class that implements the {name}")
+
+
+def _field_team(s: Scenario) -> None:
+    """The field team (``channels.field_team``): its size, day and time per visit."""
+    ft, k = s.channels.field_team, "channels.field_team"
+    _pos(f"{k}.size", ft.size, allow_zero=True)
+    _in(f"{k}.start_hour", ft.start_hour, 0.0, 24.0)
+    _in(f"{k}.end_hour", ft.end_hour, 0.0, 24.0)
+    if ft.end_hour <= ft.start_hour:
+        raise ConfigError(f"{k}.end_hour must be after start_hour ({ft.start_hour:g}), got {ft.end_hour:g}")
+    _pos(f"{k}.travel_minutes", ft.travel_minutes, allow_zero=True)
+    _pos(f"{k}.visit_minutes", ft.visit_minutes)
+    day_minutes = (ft.end_hour - ft.start_hour) * 60.0
+    if ft.travel_minutes + ft.visit_minutes > day_minutes:
+        raise ConfigError(
+            f"{k}.travel_minutes + visit_minutes must fit in the working day ({day_minutes:g} minutes), "
+            f"got {ft.travel_minutes + ft.visit_minutes:g}"
+        )
+    _in(f"{k}.found_prob", ft.found_prob, 0.0, 1.0)
+
+
+def _visit_rules(s: Scenario) -> None:
+    """The preset's rules for field visits: permitted hours and the cap per account."""
+    cp = s.compliance
+    for name in ("visit_start_hour", "visit_end_hour"):
+        v = getattr(cp, name)
+        if v is not None:
+            _in(f"compliance.{name}", v, 0.0, 24.0)
+    start = cp.window_start_hour if cp.visit_start_hour is None else cp.visit_start_hour
+    end = cp.window_end_hour if cp.visit_end_hour is None else cp.visit_end_hour
+    if end <= start:
+        raise ConfigError(f"compliance.visit_end_hour must be after visit_start_hour ({start:g}), got {end:g}")
+    if cp.max_visits_30d is not None:
+        _pos("compliance.max_visits_30d", cp.max_visits_30d, allow_zero=True)

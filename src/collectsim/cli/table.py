@@ -47,6 +47,8 @@ SECTIONS: list[tuple[str, list[str]]] = [
             "plans_completed",
             "lawsuits_filed",
             "lawsuits_won",
+            "visits_total",
+            "visits_met_total",
         ],
     ),
     (
