@@ -389,7 +389,7 @@ def test_a_run_with_stress_on_intensity_hands_factors_to_the_behaviour_model() -
         (
             "policy.stages.0.actions.0.action=carrier_pigeon",
             "policy.stages.0.actions.0.action must be one of sms, voice, soft_call, firm_call, legal_warning, "
-            "lawsuit, outsource, debt_sale, third_party_call, contact_threat, notify_contacts, agency_call, education, field_visit, got 'carrier_pigeon' "
+            "lawsuit, outsource, debt_sale, third_party_call, contact_threat, notify_contacts, agency_call, education, field_visit, ai_call, got 'carrier_pigeon' "
             "(a channel defined under channels.extra.carrier_pigeon would be one)",
         ),
     ],

@@ -63,7 +63,7 @@ BAD = [
     (["collectors.sizee=3"], "collectors.sizee is not a known key (did you mean collectors.size?); allowed keys:"),
     (
         ["policy=nope"],
-        "policy=nope is not an option of config group 'policy'; allowed: call_holdout, champion_challenger, do_nothing",
+        "policy=nope is not an option of config group 'policy'; allowed: bots_front, call_holdout, champion_challenger, do_nothing",
     ),
     (
         ["compliance=foo"],

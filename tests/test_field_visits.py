@@ -195,7 +195,9 @@ def test_the_team_and_threshold_are_levers_the_visit_effects_uncertainties() -> 
 
 
 def test_a_visit_cannot_carry_a_settlement_offer() -> None:
-    with pytest.raises(ConfigError, match="settlement_discount can only be offered in a collector call"):
+    with pytest.raises(
+        ConfigError, match="settlement_discount can only be offered in a call that holds a conversation"
+    ):
         build_plugins(load_scenario(["policy=staged_field", f"+{VISIT_STEP}.settlement_discount=0.2"]))
 
 

@@ -69,7 +69,10 @@ def test_formula_inside_the_interval_at_the_nominal_rate_over_seeds() -> None:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--champion", "gentle"], "--champion=gentle is not a policy; allowed: do_nothing, early_escalation"),
+        (
+            ["--champion", "gentle"],
+            "--champion=gentle is not a policy; allowed: bots_front, do_nothing, early_escalation",
+        ),
         (["--challenger", "soft_first"], "--champion and --challenger name the same policy"),
         (["--alpha", "1.5"], "--alpha must lie strictly between 0 and 1, got 1.5"),
         (["--crn", "1"], "--crn must be 0 (skip) or >= 2, got 1"),

@@ -137,5 +137,5 @@ def test_app_push_with_a_wrong_kind_fails_naming_the_key(research: Path) -> None
             ["hydra.searchpath=[file://myconf]", "channels=with_app_push", "channels.extra.app_push.kind=push"]
         )
     assert str(err.value) == (
-        "channels.extra.app_push.kind must be one of message, dialler, agent, letter, visit, got 'push'"
+        "channels.extra.app_push.kind must be one of message, dialler, agent, bot, letter, visit, got 'push'"
     )

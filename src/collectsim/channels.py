@@ -18,7 +18,7 @@ from collectsim.scenario_types import ChannelConfig, ChannelsConfig
 from collectsim.state import COST_CHANNELS
 
 #: how the engine delivers a contact channel
-CONTACT_KINDS = ("message", "dialler", "agent", "letter", "visit")
+CONTACT_KINDS = ("message", "dialler", "agent", "bot", "letter", "visit")
 TONES = ("soft", "firm", "none")
 #: kind, tone and cost key of the built-in contact channels
 BUILTIN_CONTACTS: dict[str, tuple[str, str, str]] = {
@@ -52,8 +52,11 @@ class ChannelTable:
     impulse, ability_exp, willingness_exp, stress_increment, complaint_prob : float
         arrays indexed by code (lawsuit: from ``channels.lawsuit``; outsourcing and
         sale: 0).
-    is_agent, is_call : bool arrays by code: a collector call; any call attempt
-        (collector or dialler), the kind the contact rules count.
+    is_agent, is_call : bool arrays by code: a call that can hold a conversation (a
+        collector's, or an AI voice agent's); any call attempt (collector, AI voice or
+        dialler), the kind the contact rules count.
+    is_bot : bool array by code: a call made by the AI voice lines
+        (``channels.ai_voice``), not by the collectors.
     is_visit : bool array by code: a field visit (made by the field team,
         ``channels.field_team``).
     firm : bool array by code: the channel's tone is firm.
@@ -98,7 +101,7 @@ class ChannelTable:
                 raise ConfigError(f"{key}: {name} is a built-in channel; configure it as channels.{name}")
             if ch.kind not in CONTACT_KINDS:
                 raise ConfigError(f"{key}.kind must be one of {', '.join(CONTACT_KINDS)}, got {ch.kind!r}")
-            tone = ch.tone or ("soft" if ch.kind == "agent" else "none")
+            tone = ch.tone or ("soft" if ch.kind in ("agent", "bot") else "none")
             rows.append(Channel(len(rows), name, ch.kind, tone, ch.cost_key or name, ch))
         for row in rows:
             if row.tone not in TONES:
@@ -118,8 +121,9 @@ class ChannelTable:
         self.credibility_lift = column("credibility_lift")
         self.credibility_days = column("credibility_days")
         self.priority_gain = column("priority_gain")
-        self.is_agent = np.array([r.kind == "agent" for r in rows])
-        self.is_call = np.array([r.kind in ("agent", "dialler") for r in rows])
+        self.is_agent = np.array([r.kind in ("agent", "bot") for r in rows])
+        self.is_bot = np.array([r.kind == "bot" for r in rows])
+        self.is_call = np.array([r.kind in ("agent", "bot", "dialler") for r in rows])
         self.is_visit = np.array([r.kind == "visit" for r in rows])
         self.firm = np.array([r.tone == "firm" for r in rows])
         self.third_party = np.array([bool(r.cfg is not None and r.cfg.third_party) for r in rows])

@@ -101,6 +101,9 @@ class CompiledTeam:
         self.calls = self._log_arrays(4096)
         self.shifts = self._shift_arrays(64)
         self.conv = np.zeros(n_agents, np.int64)  # conversations per agent
+        # Teams run in this team's process after it, segment by segment (the AI voice
+        # lines run with the collectors); they share its contact sequence.
+        self.partners: list[CompiledTeam] = []
 
     # ------------------------------------------------------------------ arrays
     @staticmethod
@@ -186,20 +189,32 @@ class CompiledTeam:
 
     # ------------------------------------------------------------------ the day
     def run(self) -> Generator[simpy.Event, Any, None]:
-        """The team's SimPy process: a kernel segment up to each SimPy event."""
+        """The team's SimPy process: a kernel segment up to each SimPy event, for this
+        team and then for each of its ``partners`` (teams run in this one process)."""
         env = self.env
         peek = env.peek
         nxt = peek()
         while True:
+            self.segment(float(nxt))
+            for partner in self.partners:
+                partner.ist[K.I_CSEQ] = self.ist[K.I_CSEQ]  # one contact sequence for all
+                partner.segment(float(nxt))
+                self.ist[K.I_CSEQ] = partner.ist[K.I_CSEQ]
+            if nxt == math.inf:
+                return
+            yield env.timeout(max(nxt - env.now, 0.0))
+            nxt = peek()
+
+    def segment(self, nxt: float) -> None:
+        """Run the agenda up to ``nxt`` (SimPy's next event), refilling draw buffers and
+        growing logs as the kernel asks."""
+        while True:
             team = (self.q, self.red, self.ag, self.idle, self.agent, self.draws, (*self.calls, self.shifts, self.conv))
             par = (self.cfg, self.skill, self.inc, self.tp_prob, self.reach)
-            code = K.run_segment(float(env.now), float(nxt), team, self.acct, self.rules(), self.ist, par)
+            code = K.run_segment(float(self.env.now), nxt, team, self.acct, self.rules(), self.ist, par)
             if code == K.WAIT:
-                if nxt == math.inf:
-                    return
-                yield env.timeout(max(nxt - env.now, 0.0))
-                nxt = peek()
-            elif code <= K.NEED_NOANS:
+                return
+            if code <= K.NEED_NOANS:
                 j = code - K.NEED_U
                 draws = list(self.draws)
                 draws[j] = np.ascontiguousarray(self.draw_fns[j](CHUNK), dtype=np.float64)

@@ -35,6 +35,7 @@ from collectsim.agency import agency_day, build_agency
 from collectsim.automated import AutomatedContacts
 from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.behaviour.response import Borrowers, Contacts, ResponseModel
+from collectsim.bots import BotPool, build_bots, check_bots
 from collectsim.channels import ChannelTable
 from collectsim.collectors import CollectorPool
 from collectsim.compliance import Compliance
@@ -76,6 +77,7 @@ def build_plugins(scenario: Scenario) -> Plugins:
         scenario.response, "response", stress=scenario.stress, conversation=scenario.conversation, channels=channels
     )
     policy = plugins.build(scenario.policy, "policy", channels=channels)
+    check_bots(scenario, policy, channels)
     return Plugins(behaviour, response, policy, channels)
 
 
@@ -134,6 +136,7 @@ class Simulation(LegalEvents):
             self.streams.outcomes("field", pf.n), pf.address_known, self.policy.priority, self.pool.sequence,
         )  # fmt: skip
         self.pool.keep_shift_log = self.record_events
+        self.bots: BotPool | None = build_bots(self)
         self.agency, self._agency_code = build_agency(
             env, sc, st, self.comp, self.response, self.channels, self.streams.outcomes("agency", pf.n),
             self.policy.priority, self.pool.sequence,
@@ -163,6 +166,8 @@ class Simulation(LegalEvents):
         try:
             driver = env.process(self._driver())
             self.pool.start()
+            if self.bots is not None:
+                self.bots.start()
             env.run(until=driver)
         finally:
             gc.unfreeze()
@@ -206,6 +211,8 @@ class Simulation(LegalEvents):
             if self._next_entry >= k and not ((st.status[a:k] == OPEN) & ~st.in_legal[a:k]).any():
                 break
         self.pool.active = False
+        if self.bots is not None:
+            self.bots.active = False
         # Legal tail: only court outcomes arrive now.
         tail_end = float(self.days_run + sc.simulation.legal_tail_days)
         if self.legal.pending and tail_end > self.env.now:
@@ -233,6 +240,8 @@ class Simulation(LegalEvents):
             self._breach_base = self.comp.by_account.sum(axis=0)
         if sc.collectors.backlog == "drop":
             st.pending_call[self.pool.queue.clear()] = False
+            if self.bots is not None:
+                st.pending_call[self.bots.queue.clear()] = False
         self._promises_due(t)
         self._plans_due(t)
         # Charge-off at the horizon (accounts in court wait for their judgment). Entry
@@ -256,6 +265,8 @@ class Simulation(LegalEvents):
         if self._on_duty:
             self.pool.duty_days += 1
         self.pool.refresh_callable(act.lo, act.hi)
+        if self.bots is not None:
+            self.bots.refresh_callable(act.lo, act.hi)
 
     def view(self, d: int, in_house: np.ndarray) -> AccountView:
         """The policy's view; ``in_house`` is the mask of open, out-of-court accounts over
@@ -322,11 +333,11 @@ class Simulation(LegalEvents):
             self.behaviour.close(idx)
             st.sell(idx, float(d), self.sc.channels.debt_sale_price_fraction)
         m = ch.is_agent[req.action] & ~st.pending_call[req.idx]
-        if m.any():
-            idx = req.idx[m]
-            keys = self.policy.priority(view, idx)
-            st.pending_call[idx] = True
-            self.pool.queue.push_many(keys, idx, req.action[m], req.discount[m])
+        for pool, mine in ((self.pool, m & ~ch.is_bot[req.action]), (self.bots, m & ch.is_bot[req.action])):
+            if pool is not None and mine.any():
+                idx = req.idx[mine]
+                st.pending_call[idx] = True
+                pool.queue.push_many(self.policy.priority(view, idx), idx, req.action[mine], req.discount[mine])
 
     def borrowers(self, idx: np.ndarray, t: np.ndarray | float, stress: np.ndarray) -> Borrowers:
         """The read-only view of accounts ``idx`` at times ``t`` a response model gets."""
@@ -404,6 +415,8 @@ class Simulation(LegalEvents):
         """The day's contact log and the order they happened in (automated batches and
         agents' calls interleave)."""
         parts = [*self.automated.take_log(), *self.field.take_log(), self.pool.take_log()]
+        if self.bots is not None:
+            parts.append(self.bots.take_log())
         if self.agency is not None:
             parts = [*self.agency.take_log(), *parts]
         keys = parts[0] if self.record_events else (*_APPLIED, "seq")

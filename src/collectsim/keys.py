@@ -43,6 +43,11 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("channels.*found_prob", UNCERTAINTY),
     ("channels.field_team.travel_minutes", UNCERTAINTY),
     ("channels.field_team.visit_minutes", UNCERTAINTY),
+    # How well the AI voice agents converse, and how long their calls take, are facts
+    # about the bots and borrowers (the lines and their price are levers).
+    ("channels.ai_voice.skill", UNCERTAINTY),
+    ("channels.ai_voice.connected_minutes_*", UNCERTAINTY),
+    ("channels.ai_voice.no_answer_minutes", UNCERTAINTY),
     # How long a call takes is a fact about borrowers, not a choice.
     ("collectors.connected_minutes", UNCERTAINTY),
     ("collectors.no_answer_minutes", UNCERTAINTY),

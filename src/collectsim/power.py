@@ -392,7 +392,9 @@ def check_args(args: argparse.Namespace) -> None:
     """One clear error per bad option, naming it and what is allowed."""
     from collectsim.config import group_options
 
-    policies = [p for p in group_options("policy") if p not in ("call_holdout", "champion_challenger", "tunable_staged")]
+    policies = [
+        p for p in group_options("policy") if p not in ("call_holdout", "champion_challenger", "tunable_staged")
+    ]
     for opt in ("champion", "challenger"):
         name = getattr(args, opt)
         if name not in policies:

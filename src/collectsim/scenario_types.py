@@ -240,6 +240,27 @@ class FieldTeamConfig:
 
 
 @dataclass(frozen=True)
+class AiVoiceConfig:
+    """AI voice agents (``kind: bot`` channels): ``lines`` conversations at once, each a
+    pool member like a collector, dialling the bot queue from ``start_hour`` to
+    ``end_hour`` (``None``: the calling window's hours) without breaks. A call holds
+    ``connected_minutes`` when answered, ``no_answer_minutes`` otherwise; each
+    connected minute costs ``cost_yuan_per_minute`` on top of telephony. ``skill`` is
+    the bots' skill against an average human collector's 1 (conversion and impulse scale
+    with it as with an agent's skill). ``lines`` 0: no bots (a policy asking for a bot
+    call is refused)."""
+
+    lines: int = 0
+    start_hour: float | None = None
+    end_hour: float | None = None
+    connected_minutes_low: float = 1.5
+    connected_minutes_high: float = 3.0
+    no_answer_minutes: float = 0.5
+    cost_yuan_per_minute: float = 0.2
+    skill: float = 0.7
+
+
+@dataclass(frozen=True)
 class ChannelsConfig:
     """All actions the engine knows, with their costs and effects.
 
@@ -260,6 +281,7 @@ class ChannelsConfig:
     extra: dict[str, ChannelConfig] = field(default_factory=dict)
     agency: AgencyConfig = field(default_factory=AgencyConfig)
     field_team: FieldTeamConfig = field(default_factory=FieldTeamConfig)
+    ai_voice: AiVoiceConfig = field(default_factory=AiVoiceConfig)
 
 
 @dataclass(frozen=True)

@@ -191,6 +191,7 @@ def validate_scenario(s: Scenario) -> None:
     _pos("channels.agency.lines_per_day", ch.agency.lines_per_day, allow_zero=True)
     _pos("channels.agency.every_days", ch.agency.every_days)
     _field_team(s)
+    _ai_voice(s)
     law = ch.lawsuit
     _escalation("channels.lawsuit", law.credibility_lift, law.credibility_days, law.priority_gain)
     _pos("channels.lawsuit.enforcement_days", law.enforcement_days, allow_zero=True)
@@ -282,6 +283,27 @@ def _field_team(s: Scenario) -> None:
             f"got {ft.travel_minutes + ft.visit_minutes:g}"
         )
     _in(f"{k}.found_prob", ft.found_prob, 0.0, 1.0)
+
+
+def _ai_voice(s: Scenario) -> None:
+    """The AI voice lines (``channels.ai_voice``): lines, hours, handle times, price, skill."""
+    ai, k = s.channels.ai_voice, "channels.ai_voice"
+    _pos(f"{k}.lines", ai.lines, allow_zero=True)
+    start = s.compliance.window_start_hour if ai.start_hour is None else ai.start_hour
+    end = s.compliance.window_end_hour if ai.end_hour is None else ai.end_hour
+    _in(f"{k}.start_hour", start, 0.0, 24.0)
+    _in(f"{k}.end_hour", end, 0.0, 24.0)
+    if end <= start:
+        raise ConfigError(f"{k}.end_hour must be after start_hour ({start:g}), got {end:g}")
+    _pos(f"{k}.connected_minutes_low", ai.connected_minutes_low)
+    if ai.connected_minutes_high < ai.connected_minutes_low:
+        raise ConfigError(
+            f"{k}.connected_minutes_high must be >= connected_minutes_low ({ai.connected_minutes_low:g}), "
+            f"got {ai.connected_minutes_high:g}"
+        )
+    _pos(f"{k}.no_answer_minutes", ai.no_answer_minutes)
+    _pos(f"{k}.cost_yuan_per_minute", ai.cost_yuan_per_minute, allow_zero=True)
+    _pos(f"{k}.skill", ai.skill)
 
 
 def _visit_rules(s: Scenario) -> None:

@@ -70,6 +70,11 @@ class ChampionChallenger:
             arms.append(plugins.build(node, f"{key}.{arm}", **ctx))
         return cls(arms[0], arms[1], float(share), key)
 
+    def actions(self) -> set[int] | None:
+        """The action codes either arm can request (None if an arm does not say)."""
+        arms = [getattr(p, "actions", None) for p in (self.champion, self.challenger)]
+        return None if None in arms else set().union(*(a() for a in arms))  # type: ignore[misc]
+
     def start(self, portfolio: Portfolio, streams: RandomStreams) -> None:
         self.arms = (streams["policy_split"].random(portfolio.n) < self.challenger_share).astype(np.int16)
         self.champion.start(portfolio, streams)

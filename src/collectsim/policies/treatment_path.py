@@ -104,13 +104,16 @@ class TreatmentPath:
         self.channels = channels
         self.retry = retry or RetryRule()
 
-    def redials(self) -> bool:
-        """Whether it can request a call its retry rule redials: a collector call to the
-        borrower's own number, or a dialler call."""
+    def actions(self) -> set[int]:
+        """The action codes it can request."""
         acts = {a.action for st in self.stages for a in st.actions}
-        acts |= {a for a in (self.on_broken_promise, self.failed_contacts_action) if a is not None}
+        return acts | {a for a in (self.on_broken_promise, self.failed_contacts_action) if a is not None}
+
+    def redials(self) -> bool:
+        """Whether it can request a call its retry rule redials: a collector or AI voice
+        call to the borrower's own number, or a dialler call."""
         ch = self.channels
-        return any(ch.is_call[a] and not ch.third_party[a] for a in acts)
+        return any(ch.is_call[a] and not ch.third_party[a] for a in self.actions())
 
     @classmethod
     def from_config(cls, params: dict[str, Any], key: str, *, channels: ChannelTable, **_: Any) -> TreatmentPath:
@@ -165,9 +168,9 @@ class TreatmentPath:
                 if not 0 <= disc < 1:
                     raise ConfigError(f"{ka}.settlement_discount must be in [0, 1), got {disc:g}")
                 if disc > 0 and not channels.is_agent[act]:
-                    calls = ", ".join(c.name for c in channels.of_kind("agent"))
+                    calls = ", ".join(c.name for c in channels.of_kind("agent", "bot"))
                     raise ConfigError(
-                        f"{ka}.settlement_discount can only be offered in a collector call ({calls}), not {a.get('action')}"
+                        f"{ka}.settlement_discount can only be offered in a call that holds a conversation ({calls}), not {a.get('action')}"
                     )
                 acts.append(
                     ScheduledAction(

@@ -57,6 +57,11 @@ class CallHoldout:
             raise ConfigError(f"{key}.base must be a policy config with a _target_, got {node!r}")
         return cls(plugins.build(node, f"{key}.base", **ctx), float(share), ctx["channels"])
 
+    def actions(self) -> set[int] | None:
+        """The action codes the wrapped policy can request (None if it does not say)."""
+        acts = getattr(self.base, "actions", None)
+        return None if acts is None else set(acts())
+
     def start(self, portfolio: Portfolio, streams: RandomStreams) -> None:
         n = portfolio.n
         u = streams.keyed("uplift_assignment", np.arange(n), np.zeros(n, dtype=np.int64))
