@@ -30,7 +30,7 @@ publish: $(STAMP)
 # The compiled kernels are compiled (or loaded from Numba's cache) once, before the
 # workers start; CLEAR_KERNEL_CACHE=1 (set by .ci/run) compiles them afresh.
 test: $(STAMP)
-	@if [ -n "$(CLEAR_KERNEL_CACHE)" ]; then rm -f src/collectsim/__pycache__/*.nbi src/collectsim/__pycache__/*.nbc; fi
+	@if [ -n "$(CLEAR_KERNEL_CACHE)" ]; then find src/collectsim -name "*.nbi" -o -name "*.nbc" | xargs rm -f; fi
 	$(BIN)/python -m collectsim.compiled_team
 	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
