@@ -291,9 +291,11 @@ def _ai_voice(s: Scenario) -> None:
     _pos(f"{k}.lines", ai.lines, allow_zero=True)
     start = s.compliance.window_start_hour if ai.start_hour is None else ai.start_hour
     end = s.compliance.window_end_hour if ai.end_hour is None else ai.end_hour
-    _in(f"{k}.start_hour", start, 0.0, 24.0)
-    _in(f"{k}.end_hour", end, 0.0, 24.0)
-    if end <= start:
+    # Hours left to the calling window are the window's, checked with the preset.
+    for name, v in (("start_hour", ai.start_hour), ("end_hour", ai.end_hour)):
+        if v is not None:
+            _in(f"{k}.{name}", v, 0.0, 24.0)
+    if (ai.start_hour is not None or ai.end_hour is not None) and end <= start:
         raise ConfigError(f"{k}.end_hour must be after start_hour ({start:g}), got {end:g}")
     _pos(f"{k}.connected_minutes_low", ai.connected_minutes_low)
     if ai.connected_minutes_high < ai.connected_minutes_low:
