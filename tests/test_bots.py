@@ -87,3 +87,24 @@ def test_bots_need_the_compiled_agent_day(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("COLLECTSIM_KERNELS", "0")
     with pytest.raises(ConfigError, match="run on the compiled agent day"):
         build_plugins(load_scenario(["policy=soft_first_bots"]))
+
+
+def test_the_bot_policies_are_soft_first_with_bots_in_place_of_soft_calls() -> None:
+    """soft_first_bots and bots_front copy soft_first's schedule: this keeps them in step."""
+    from pathlib import Path
+
+    import yaml
+
+    conf = Path(__file__).resolve().parents[1] / "conf" / "policy"
+    base = yaml.safe_load((conf / "soft_first.yaml").read_text())
+    bots = yaml.safe_load((conf / "soft_first_bots.yaml").read_text())
+    assert bots.pop("name") == "soft_first_bots"
+    swapped = yaml.safe_dump(base).replace("soft_call", "ai_call").replace("name: soft_first\n", "")
+    assert yaml.safe_load(swapped) == bots
+    front = yaml.safe_load((conf / "bots_front.yaml").read_text())
+    assert front.pop("name") == "bots_front"
+    first, listen, *rest = front["stages"]
+    assert first["dpd_to"] == 30 and [a["action"] for a in first["actions"]] == ["sms", "ai_call"]
+    assert listen["dpd_from"] == 31 and {a["action"] for a in listen["actions"]} == {"sms", "soft_call"}
+    base_rest = base["stages"][1:]
+    assert rest == base_rest and front["triggers"] == base["triggers"] and front["retry"] == base["retry"]
