@@ -1,19 +1,20 @@
 """AI voice agents: lines that hold collection conversations, a pool in time like the
 collectors.
 
-A bot line is a member of a second :class:`~collectsim.collectors.CollectorPool`, run
-by the same compiled agent day (:mod:`collectsim.kernels`, in the collectors' SimPy process;
-Numba is needed, the Python fallback has no bots): ``channels.ai_voice.lines``
+A bot line is a member of a second :class:`~collectsim.collectors.CollectorPool`, run by
+the same compiled agent day (:mod:`collectsim.kernels`, in the collectors' SimPy
+process; Numba is needed, the Python fallback has no bots): ``channels.ai_voice.lines``
 lines take calls of ``kind: bot`` channels (``ai_call``) from a queue of their own, in
 the policy's order, over the calling window (or ``start_hour``-``end_hour``) without
-breaks, each call lasting ``connected_minutes_low``-``connected_minutes_high`` minutes when
-answered and ``no_answer_minutes`` otherwise. An answered bot call is a conversation: the response model treats it like a
-collector's, with the bots' ``skill`` (below an average agent's 1) scaling the promise
-rate and the call's impulse, and the channel's own stress, complaint and effect
-parameters. The contact rules count bot calls as calls (attempts, connected and
-unanswered calls a day, the 7-day count, the window), the same counters a human call
-adds to. Each connected minute costs ``cost_yuan_per_minute`` (``cost_ai_voice``) on top
-of telephony; the lines have no wage.
+breaks, each call lasting ``connected_minutes_low``-``connected_minutes_high`` minutes
+when answered and ``no_answer_minutes`` otherwise. An answered bot call is a
+conversation: the response model treats it like a collector's, with the bots' ``skill``
+(below an average agent's 1) scaling the promise rate and the call's impulse, and the
+channel's own stress, complaint and effect parameters. The contact rules count bot calls
+as calls (attempts, connected and unanswered calls a day, the 7-day count, the window),
+the same counters a human call adds to. Each connected minute costs
+``cost_yuan_per_minute`` (``cost_ai_voice``) on top of telephony; the lines have no
+wage.
 
 Everything the bots draw comes from their own streams (``bots``, and ``bot_answers``
 for whether a call is answered), so a run whose policy never asks for a bot call is the
@@ -92,15 +93,22 @@ class BotPool(CollectorPool):
         return out
 
 
+def bot_actions_asked(policy: Any, channels: Any) -> list[int] | None:
+    """The bot actions a policy lists, or ``None`` when it does not list its actions
+    (then it may ask for any of them)."""
+    acts = getattr(policy, "actions", None)
+    if acts is None:
+        return None
+    return sorted(int(a) for a in acts() if channels.is_bot[a])
+
+
 def build_bots(sim: Any) -> BotPool | None:
     """The bot lines of a simulation, or ``None`` when its policy never asks for a bot
     call (a policy that does not list its actions gets them whenever lines exist)."""
     sc, ch = sim.sc, sim.channels
     codes = np.flatnonzero(ch.is_bot)
-    acts = getattr(sim.policy, "actions", None)
-    asked = acts() if acts is not None else None
-    uses = bool(codes.size) and (asked is None or any(ch.is_bot[a] for a in asked))
-    if not uses or sc.channels.ai_voice.lines <= 0:
+    asked = bot_actions_asked(sim.policy, ch)
+    if not codes.size or asked == [] or sc.channels.ai_voice.lines <= 0:
         return None
     cost_key = ch.channels[int(codes[0])].cost_key
     return BotPool(
@@ -114,8 +122,7 @@ def check_bots(sc: Scenario, policy: Any, channels: Any) -> None:
     agent day to run them."""
     from collectsim.compiled_team import agent_path
 
-    acts = getattr(policy, "actions", None)
-    bot = sorted(channels.channels[a].name for a in acts() if channels.is_bot[a]) if acts is not None else []
+    bot = sorted(channels.channels[a].name for a in bot_actions_asked(policy, channels) or [])
     if bot and agent_path() == "python":
         raise ConfigError(
             f"policy {policy.name} asks for {', '.join(bot)}: the AI voice lines run on the compiled agent day; "

@@ -8,20 +8,21 @@ the day's end) in one kernel call, then yields to SimPy, exactly as the Python t
 kernel returns, Python draws the next chunk from the collectors' stream (in the order the
 Python loop draws them) and the kernel resumes where it stopped.
 
-State, in tuples of arrays: ``team`` = ``(q, red, ag, idle, agent, draws, log)``:
-the work queue (a heap of ``key f8, seq i8, idx i8, action i8, discount f8`` ordered by
+State, in tuples of arrays: ``team`` = ``(q, red, ag, idle, agent, draws, log)``: the
+work queue (a heap of ``key f8, seq i8, idx i8, action i8, discount f8`` ordered by
 policy key, then arrival), the redial line (a FIFO ring of ``time, agenda seq`` and a
 call), the agenda (a heap of ``time f8, seq i8, who i8``, ``who`` an agent or ``BELL``),
 the idle agents (a FIFO ring), per agent its mode and ``A_*`` columns, the pre-drawn
 uniform / connected-minutes / unanswered-minutes buffers, and the call log (the columns
 of ``collectors.LOG_FIELDS``, then the shift log and conversations per agent); ``acct``
 = the account columns a call reads and writes (queued, callable, stress, stress time,
-stress peak, contactability, sensitivity, keyed answer draws so far); ``rules`` = the contact-rule counters (today's
-attempts, 7-day attempts, connected and unanswered today, last conversation, failed
-own-number streak, counts per rule and account, counts per rule); ``ist`` = integer
-scalars (``I_*``); ``par`` = ``(cfg, skill, inc, tp_prob, reach)``: the run's constants
-(``C_*``), skill per agent, stress a conversation adds (agent x action), who answers a
-third-party number (per action; -1 for the borrower's own) and reachability by hour.
+stress peak, contactability, sensitivity, keyed answer draws so far); ``rules`` = the
+contact-rule counters (today's attempts, 7-day attempts, connected and unanswered today,
+last conversation, failed own-number streak, counts per rule and account, counts per
+rule); ``ist`` = integer scalars (``I_*``); ``par`` = ``(cfg, skill, inc, tp_prob,
+reach)``: the run's constants (``C_*``), skill per agent, stress a conversation adds
+(agent x action), who answers a third-party number (per action; -1 for the borrower's
+own) and reachability by hour.
 """
 
 from __future__ import annotations

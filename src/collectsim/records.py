@@ -36,8 +36,8 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "amount_yuan": ("float64", "payment amount (payments), else NaN"),
     "promise_share": ("float64", "share of the balance promised (promises), else NaN"),
     "due_time": ("float64", "day the promise falls due (promises), else NaN"),
-    "agent": ("int64", "collector id for collector calls, -1 otherwise"),
-    "minutes": ("float64", "handle minutes of a collector call, 0 otherwise"),
+    "agent": ("int64", "collector id for collector calls, 1000 + line for AI voice calls, -1 otherwise"),
+    "minutes": ("float64", "handle minutes of a collector or AI voice call, 0 otherwise"),
 }
 
 

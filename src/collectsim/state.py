@@ -104,9 +104,6 @@ class AccountState:
     def is_open(self) -> np.ndarray:
         return self.status == OPEN
 
-    def workable(self) -> np.ndarray:
-        return (self.status == OPEN) & ~self.in_legal & ~self.outsourced
-
     # ------------------------------------------------------------------ stress
     def stress_at(self, idx: np.ndarray, t: np.ndarray | float) -> np.ndarray:
         return self.stress[idx] * np.exp(-self.decay * (t - self.stress_t[idx]))
