@@ -133,6 +133,31 @@ def group_schemas() -> dict[str, type]:
     return dict(GROUP_SCHEMAS)
 
 
+def _flat(data: Any, prefix: str = "") -> list[str]:
+    if not isinstance(data, dict):
+        return [f"`{prefix[:-1]}={_fmt(data)}`"]
+    return [item for k, v in data.items() for item in _flat(v, f"{prefix}{k}.")]
+
+
+def _bundles(folder: Path, opts: list[str]) -> list[str]:
+    """The ``assumptions`` group: bundles of overrides at the root (``@package _global_``)."""
+    lines = [
+        "Bundles of assumed values: each option overrides the keys below at the root of the config",
+        "(`# @package _global_`); `_best` puts every assumed effect of a lever at the end of its",
+        "documented range that favours the lever, `_worst` at the other end.",
+        "",
+        "| option | sets |",
+        "| --- | --- |",
+    ]
+    import yaml
+
+    for o in opts:
+        data = yaml.safe_load((folder / f"{o}.yaml").read_text(encoding="utf-8")) or {}
+        lines.append(f"| `{o}` | {', '.join(_flat(data)) or 'nothing'} |")
+    lines.append("")
+    return lines
+
+
 def render() -> str:
     """The Markdown of docs/configuration.md."""
     import yaml
@@ -188,6 +213,9 @@ def render() -> str:
             lines += [f"Schema: `collectsim.scenario.{cls.__name__}`.", ""]
             lines += _table(_rows(cls, cfg[group], f"{group}.", comments, ""))
             lines.append("")
+            continue
+        if group == "assumptions":
+            lines += _bundles(root / group, opts)
             continue
         guide = {"behaviour": "behaviour.md", "policy": "policies.md"}.get(group)
         lines += [

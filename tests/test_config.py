@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,54 @@ def test_allowed_packages_can_be_extended(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("COLLECTSIM_ALLOWED_PACKAGES", "tests")
     with pytest.raises(ConfigError, match="cannot be imported"):
         build_plugins(load_scenario(["policy._target_=tests.no_such_module.Policy"]))
+
+
+# --------------------------------------------------------------------------- assumption bundles
+
+
+def _leaves(data: object, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], float]:
+    if isinstance(data, dict):
+        return {k: v for key, sub in data.items() for k, v in _leaves(sub, (*path, key)).items()}
+    return {path: float(data)}  # type: ignore[arg-type]
+
+
+def _documented_range(lines: list[str], parent: str, leaf: str) -> tuple[float, float]:
+    """The ``range LO-HI`` that conf/channels/default.yaml gives for ``parent.leaf``, read
+    from the block of ``parent`` (its comment block above it and its own lines)."""
+    at = next(i for i, line in enumerate(lines) if re.match(rf"\s*{parent}:", line))
+    indent = len(lines[at]) - len(lines[at].lstrip())
+    start = at
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1
+    end = at + 1
+    while end < len(lines) and (
+        not lines[end].strip()
+        or lines[end].lstrip().startswith("#")
+        or len(lines[end]) - len(lines[end].lstrip()) > indent
+    ):
+        end += 1
+    for line in lines[start:end]:
+        m = re.search(rf"\b{leaf}\b.*?range ([\d.]+)-([\d.]+)", line)
+        if m:
+            return float(m.group(1)), float(m.group(2))
+    raise AssertionError(f"no documented range for {parent}.{leaf}")
+
+
+@pytest.mark.parametrize("lever", ["field_visit", "bots"])
+def test_assumption_bundles_sit_at_opposite_ends_of_the_documented_ranges(lever: str) -> None:
+    """``assumptions=<lever>_best`` and ``_worst`` set the same keys, each to one end of the
+    range conf/channels/default.yaml documents for it, the two bundles to opposite ends."""
+    import yaml
+
+    folder = config_dir() / "assumptions"
+    best = _leaves(yaml.safe_load((folder / f"{lever}_best.yaml").read_text()))
+    worst = _leaves(yaml.safe_load((folder / f"{lever}_worst.yaml").read_text()))
+    assert best.keys() == worst.keys() and len(best) >= 4
+    lines = (config_dir() / "channels" / "default.yaml").read_text().splitlines()
+    for key in best:
+        lo, hi = _documented_range(lines, key[-2], key[-1])
+        assert {best[key], worst[key]} == {lo, hi}, (key, best[key], worst[key], (lo, hi))
+    sc_best = load_scenario([f"assumptions={lever}_best"])
+    sc_default = load_scenario([])
+    assert sc_best != sc_default
+    assert load_scenario(["assumptions=none"]) == sc_default

@@ -65,6 +65,7 @@ ROLES: tuple[tuple[str, str], ...] = (
     ("conversation", UNCERTAINTY),
     ("portfolio", UNCERTAINTY),
     ("book", UNCERTAINTY),
+    ("assumptions", UNCERTAINTY),
     # Neither: how the model runs and how results are shown.
     ("simulation", SETTING),
     ("kpi", SETTING),
