@@ -13,9 +13,20 @@ from typing import Any
 import numpy as np
 
 from collectsim.engine import Progress, build_plugins, run
-from collectsim.experiments import compare, grid, run_experiments
 from collectsim.metrics import RunResult
 from collectsim.scenario import Scenario
+
+# The sweep functions are imported on first use: collectsim.experiments loads pandas and
+# Matplotlib (about 100 MiB), which a single run does not need.
+_SWEEP = ("compare", "grid", "run_experiments")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SWEEP:
+        from collectsim import experiments
+
+        return getattr(experiments, name)
+    raise AttributeError(f"module 'collectsim.api' has no attribute {name!r}")
 
 
 def load_scenario(overrides: Sequence[str] = ()) -> Scenario:
