@@ -160,8 +160,9 @@ class Simulation(LegalEvents):
         self._factor = np.ones(pf.n)  # the stress factor the behaviour model last got
         self._busy_before = 0.0
         self.days_run = 0
-        # The portfolio is built and long-lived: keep the garbage collector off it.
-        gc.collect()
+        # The portfolio is built and long-lived: keep the garbage collector off it. (No
+        # gc.collect() first: it walks every object the imports made, some 75 ms a run,
+        # and the little garbage frozen with the rest is collected after gc.unfreeze().)
         gc.freeze()
         try:
             driver = env.process(self._driver())
