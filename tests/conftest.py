@@ -24,6 +24,11 @@ def tiny() -> Scenario:
     return small(n=300)
 
 
+#: A short stream for tests of the plumbing (sweeps, files, reports, the command line):
+#: 30 days of warm-up and of cool-down instead of 270 and 180, so a 300-account run
+#: simulates about 300 days instead of 450. Tests of the model's numbers keep the defaults.
+SHORT_STREAM = ["portfolio.warmup_days=30", "portfolio.cooldown_days=30"]
+
 #: The installed ``collectsim`` console script next to this interpreter.
 EXE = str(Path(sys.executable).with_name("collectsim"))
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from filelock import FileLock
 from omegaconf import OmegaConf
-from tests.conftest import EXE, collectsim
+from tests.conftest import EXE, SHORT_STREAM, collectsim
 
 from collectsim import ConfigError, load_scenario, scenario_from_dict
 from collectsim.cli.precheck import precheck
@@ -29,7 +29,7 @@ from collectsim.errors import ResultsError
 from collectsim.report.gather import gather
 from collectsim.scenario import scenario_to_dict
 
-TINY = ["portfolio.n_accounts=300", "collectors.size=1", "hydra/launcher=basic"]
+TINY = ["portfolio.n_accounts=300", "collectors.size=1", "hydra/launcher=basic", *SHORT_STREAM]
 
 
 def one_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -275,7 +275,8 @@ def test_progress_counts_only_this_runs_jobs_on_resume(sweep: Path, tmp_path: Pa
 @pytest.mark.parametrize("delay", [0.0, 1.5], ids=["while-starting", "while-jobs-run"])
 def test_ctrl_c_prints_the_resume_command_without_traceback(tmp_path: Path, delay: float) -> None:
     out = tmp_path / "stopped"
-    args = ["-m", "policy=soft_first,staged", "portfolio.n_accounts=20000", "replications=2", f"hydra.sweep.dir={out}"]
+    args = ["-m", "policy=soft_first,staged", "portfolio.n_accounts=20000", "replications=2", *SHORT_STREAM]
+    args.append(f"hydra.sweep.dir={out}")
     proc = subprocess.Popen([EXE, *args], cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 120
     while not (out / ".sweep.json").is_file() and time.time() < deadline:

@@ -13,8 +13,9 @@ from collectsim import ConfigError, load_scenario, run
 from collectsim.cli.sweep_folder import FolderRefused
 from collectsim.experiments import cell_name, compare, grid, run_experiments, sweep_command
 from collectsim.report import gather, paired_differences
+from tests.conftest import SHORT_STREAM
 
-BASE = ["portfolio.n_accounts=300"]
+BASE = ["portfolio.n_accounts=300", *SHORT_STREAM]
 CELLS = grid({"policy": ["soft_first", "early_escalation"], "collectors.size": [1, 2]})
 REPS = 2
 
@@ -70,7 +71,8 @@ def test_writes_the_command_line_files_and_report(swept: tuple[pd.DataFrame, Pat
     assert "## Summary" in text and (out / "report.html").is_file()
     want = sweep_command(CELLS, BASE, 0, REPS)
     assert want == (
-        "collectsim -m policy=soft_first,early_escalation collectors.size=1,2 portfolio.n_accounts=300 seed=0 replications=2"
+        "collectsim -m policy=soft_first,early_escalation collectors.size=1,2 portfolio.n_accounts=300"
+        " portfolio.warmup_days=30 portfolio.cooldown_days=30 seed=0 replications=2"
     )
     assert f"Command: `{want}`" in text
 

@@ -20,6 +20,7 @@ from collectsim.report.markdown import sweep_command
 from collectsim.report.plots import spread_offsets
 from collectsim.report.style import cell_styles
 from collectsim.report.summary import pareto_set, summarise
+from tests.conftest import SHORT_STREAM
 
 REPS = 3
 
@@ -29,7 +30,7 @@ def factor_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two policies x three team sizes, 3 replications of 300 accounts, report written."""
     out = tmp_path_factory.mktemp("factor") / "sweep"
     cells = grid({"policy": ["soft_first", "early_escalation"], "collectors.size": [1, 2, 4]})
-    run_experiments(cells, replications=REPS, base=["portfolio.n_accounts=300"], n_jobs=1, out_dir=out)
+    run_experiments(cells, replications=REPS, base=["portfolio.n_accounts=300", *SHORT_STREAM], n_jobs=1, out_dir=out)
     make_report(out, baseline="collectors.size=4")
     return out
 
@@ -228,7 +229,7 @@ def assumption_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two policies (a lever) x two stress coefficients (an assumption), 3 replications."""
     out = tmp_path_factory.mktemp("assumption") / "sweep"
     cells = grid({"policy": ["soft_first", "early_escalation"], "stress.intensity_effect": [0, 0.6]})
-    run_experiments(cells, replications=REPS, base=["portfolio.n_accounts=300"], n_jobs=1, out_dir=out)
+    run_experiments(cells, replications=REPS, base=["portfolio.n_accounts=300", *SHORT_STREAM], n_jobs=1, out_dir=out)
     make_report(out)
     return out
 

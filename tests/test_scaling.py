@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import SHORT_STREAM
 from tests.conftest import collectsim as run_cli
 
 from collectsim import load_scenario, run_replications
 from collectsim.config import config_dir
 
-TINY = ["portfolio.n_accounts=300", "collectors.size=1", "publish_dir=null"]
+TINY = ["portfolio.n_accounts=300", "collectors.size=1", "publish_dir=null", *SHORT_STREAM]
 RESULT_FILES = ("kpis.csv", "series.csv", "summary.json")
 
 

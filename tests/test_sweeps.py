@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.conftest import collectsim
+from tests.conftest import SHORT_STREAM, collectsim
 
 from collectsim.config import config_dir
 
-TINY = ["portfolio.n_accounts=300", "collectors.size=1", "publish_dir=null"]
+TINY = ["portfolio.n_accounts=300", "collectors.size=1", "publish_dir=null", *SHORT_STREAM]
 
 
 def test_single_run_writes_result_files(tmp_path: Path) -> None:
@@ -74,6 +74,7 @@ def test_failing_cells_do_not_lose_the_others(tmp_path: Path) -> None:
         "replications=1",
         "portfolio.n_accounts=300",
         "publish_dir=null",
+        *SHORT_STREAM,
         f"hydra.sweep.dir={sweep}",
         cwd=Path(__file__).resolve().parents[1],
         env={"COLLECTSIM_ALLOWED_PACKAGES": "tests", "PYTHONPATH": str(Path(__file__).resolve().parents[1])},

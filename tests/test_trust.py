@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import collectsim
+from tests.conftest import SHORT_STREAM, collectsim
 
 from collectsim.cli import results
 
@@ -23,7 +23,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 def test_same_config_and_seed_give_byte_identical_files(tmp_path: Path) -> None:
-    args = ["policy=champion_challenger", "portfolio.n_accounts=800", "replications=2", "seed=11"]
+    args = ["policy=champion_challenger", "portfolio.n_accounts=800", "replications=2", "seed=11", *SHORT_STREAM]
     a = _run([*args, f"hydra.run.dir={tmp_path / 'a'}"], tmp_path, PYTHONHASHSEED="1")
     b = _run([*args, f"hydra.run.dir={tmp_path / 'b'}"], tmp_path, PYTHONHASHSEED="98765")
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
@@ -53,6 +53,7 @@ def test_resume_reruns_only_missing_or_failed_cells(tmp_path: Path) -> None:
         "portfolio.n_accounts=300",
         "collectors.size=1",
         "publish_dir=null",
+        *SHORT_STREAM,
         f"hydra.sweep.dir={sweep}",
         "hydra/launcher=basic",
     ]
