@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import SHORT_STREAM
 
 from collectsim import ConfigError, load_scenario, run
 from collectsim.cli.sweep_folder import FolderRefused
 from collectsim.experiments import cell_name, compare, grid, run_experiments, sweep_command
 from collectsim.report import gather, paired_differences
-from tests.conftest import SHORT_STREAM
 
 BASE = ["portfolio.n_accounts=300", *SHORT_STREAM]
 CELLS = grid({"policy": ["soft_first", "early_escalation"], "collectors.size": [1, 2]})

@@ -26,14 +26,14 @@ def test_no_module_over_the_size_limit() -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def test_a_single_run_loads_neither_pandas_nor_matplotlib() -> None:
-    """A run needs neither (they are some 100 MiB of the 1M-account run's peak memory);
-    only the sweeps and reports load them."""
+def test_a_single_run_loads_neither_pandas_nor_matplotlib_nor_scipy_stats() -> None:
+    """A run needs none of them (some 180 MiB of the 1M-account run's peak memory, and
+    a second of every worker's start-up); only the sweeps, reports and checks load them."""
     code = (
         "import sys, collectsim\n"
         "sc = collectsim.load_scenario(['portfolio.n_accounts=300', 'simulation.horizon_days=20'])\n"
         "collectsim.run(sc, 0)\n"
-        "print(sorted(m for m in ('pandas', 'matplotlib', 'sklearn') if m in sys.modules))\n"
+        "print(sorted(m for m in ('pandas', 'matplotlib', 'sklearn', 'scipy.stats') if m in sys.modules))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]

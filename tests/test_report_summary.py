@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from tests.conftest import SHORT_STREAM
 
 from collectsim.experiments import grid, run_experiments
 from collectsim.report import gather, make_report
@@ -20,7 +21,6 @@ from collectsim.report.markdown import sweep_command
 from collectsim.report.plots import spread_offsets
 from collectsim.report.style import cell_styles
 from collectsim.report.summary import pareto_set, summarise
-from tests.conftest import SHORT_STREAM
 
 REPS = 3
 

@@ -65,13 +65,4 @@ def kpi_table(results: Sequence[RunResult], group: str = "all") -> dict[str, np.
     return {k: np.array([r[k] for r in rows], dtype=float) for k in keys}
 
 
-__all__ = [
-    "check_scenario",
-    "compare",
-    "grid",
-    "kpi_table",
-    "load_scenario",
-    "run",
-    "run_experiments",
-    "run_replications",
-]
+__all__ = ["check_scenario", "kpi_table", "load_scenario", "run", "run_replications", *_SWEEP]

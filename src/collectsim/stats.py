@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 #: confidence level of every interval the project reports
 CONFIDENCE = 0.95
@@ -29,5 +28,7 @@ def t_interval(values: np.ndarray, confidence: float = CONFIDENCE) -> tuple[floa
 def t_half_width(sd: np.ndarray | float, n: np.ndarray | int, confidence: float = CONFIDENCE) -> np.ndarray:
     """The t half-width ``t_{n-1} * sd / sqrt(n)`` for standard deviations ``sd`` of ``n``
     values each (vectorised; ``n`` below 2 is treated as 2 and 1)."""
+    from scipy import stats  # imported here: slow to import, and a single run does not need it
+
     n = np.asarray(n)
     return stats.t.ppf(0.5 + confidence / 2.0, np.maximum(n - 1, 1)) * np.asarray(sd) / np.sqrt(np.maximum(n, 1))

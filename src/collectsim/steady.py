@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 #: MSER-5: batches of 5 observations (White 1997).
 MSER_BATCH = 5
@@ -149,7 +149,8 @@ def trend(y: np.ndarray, den: np.ndarray | None = None, day_batch: int = 1) -> T
     r = min(max(r, 0.0), 0.99)
     n_e = max(n * (1.0 - r) / (1.0 + r), 3.0)
     se = np.sqrt(ss / (n - 2) / (xc * xc).sum()) * np.sqrt((n - 2) / (n_e - 2.0))
-    p = float(2.0 * stats.t.sf(abs(slope) / se, n_e - 2.0)) if se > 0 else 0.0
+    # Student's t upper tail (what scipy.stats.t.sf computes, without importing scipy.stats).
+    p = float(2.0 * special.stdtr(n_e - 2.0, -abs(slope) / se)) if se > 0 else 0.0
     share = slope * (x[-1] - x[0]) / abs(mean) if mean != 0.0 else float("nan")
     return Trend(30.0 * slope, p, mean, share, r, n_e)
 
@@ -164,6 +165,8 @@ def trend_across(per_30d: np.ndarray) -> tuple[float, float]:
         return float("nan"), float("nan")
     if np.ptp(v) == 0.0:
         return float(v[0]), 1.0 if v[0] == 0.0 else 0.0
+    from scipy import stats  # imported here: slow to import, and a run does not need it
+
     return float(v.mean()), float(stats.ttest_1samp(v, 0.0).pvalue)
 
 

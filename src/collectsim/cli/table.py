@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from collectsim.metrics import RunResult
-from collectsim.report.fmt import idle_team_note
 from collectsim.stats import t_interval
 
 SECTIONS: list[tuple[str, list[str]]] = [
@@ -141,6 +140,10 @@ def kpi_report(results: Sequence[RunResult], show_segments: bool = True) -> str:
             ci = f"  ± {fmt(h)}" if r > 1 else ""
             lines.append(f"    {k:<28}{fmt(m):>16}{ci}")
     if "collector_utilisation" in results[0].kpis:
+        # Imported here: the report package loads pandas and Matplotlib, which a sweep's
+        # workers (they import this module) do not need.
+        from collectsim.report.fmt import idle_team_note
+
         note = idle_team_note(float(np.mean([res.kpis["collector_utilisation"] for res in results])))
         if note:
             lines.append(f"\n  note: {note}")
