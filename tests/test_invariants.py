@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from collectsim import load_scenario, scenario_from_dict
 from collectsim.actions import Action
+from collectsim.bots import AGENT_OFFSET
 from collectsim.engine import Simulation
 from collectsim.metrics import COST_KPIS
 from collectsim.scenario import Scenario, scenario_to_dict
@@ -32,7 +33,12 @@ POLICIES = [
     "score_prioritized",
     "champion_challenger",
     "pressure",
+    "soft_first_bots",
+    "bots_front",
+    "soft_first_educated",
 ]
+#: Policies whose soft calls are made by AI voice lines (channels.ai_voice).
+BOT_POLICIES = ("soft_first_bots", "bots_front")
 PRESETS = ["china_2025", "reg_f", "none"]
 RATES = [
     "recovery_rate",
@@ -71,6 +77,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         )
     )
     d["portfolio"]["n_accounts"] = draw(st.integers(5, 120))
+    if d["policy"]["name"] in BOT_POLICIES:
+        d["channels"]["ai_voice"]["lines"] = draw(st.integers(1, 3))
     if d["portfolio"]["arrival"] == "stream":
         d["portfolio"]["warmup_days"] = draw(st.integers(0, 10))
         d["portfolio"]["arrival_days"] = draw(st.integers(1, 20))
@@ -108,7 +116,7 @@ def recount_breaches(sim: Simulation, ev: dict[str, np.ndarray]) -> dict[str, in
     cfg = sim.sc.compliance
     third_party = sim.channels.codes["third_party_call"]
     # The agency's dialler calls on outsourced accounts are calls too.
-    call_kinds = (*CALL_KINDS, sim.channels.codes["agency_call"])
+    call_kinds = (*CALL_KINDS, sim.channels.codes["agency_call"], sim.channels.codes["ai_call"])
     measured = sim.pf.measured
     counts = defaultdict(int)
     per_day: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])  # (acct, day) -> [connected, unanswered]
@@ -167,7 +175,7 @@ def test_invariants(sc: Scenario) -> None:
     co = sc.collectors
     if sim.event_log:
         ev = _events(sim)
-        calls = ev["agent"] >= 0
+        calls = (ev["agent"] >= 0) & (ev["agent"] < AGENT_OFFSET)
         day = np.floor(ev["time"][calls])
         start = ev["time"][calls]
         end = start + ev["minutes"][calls] / 1440.0
@@ -179,6 +187,7 @@ def test_invariants(sc: Scenario) -> None:
             conv[(a, dd)] += int(c)
         if not sim.pool.continuous:
             assert max(conv.values(), default=0) <= co.max_conversations_per_day
+        _check_bot_lines(sim, ev)
         counts = recount_breaches(sim, ev)
     else:
         counts = defaultdict(int)
@@ -188,6 +197,28 @@ def test_invariants(sc: Scenario) -> None:
         assert all(counts[r] == 0 for r in rules), dict(counts)
     else:
         assert {r: int(res.kpis[f"breaches_{r}"]) for r in rules} == {r: counts[r] for r in rules}
+
+
+def _check_bot_lines(sim: Simulation, ev: dict[str, np.ndarray]) -> None:
+    """AI voice calls come only from built lines, inside the lines' hours, and a line
+    holds one call at a time (its capacity)."""
+    bot = ev["agent"] >= AGENT_OFFSET
+    if sim.bots is None:
+        assert not bot.any()
+        return
+    lines = sim.sc.channels.ai_voice.lines
+    line = ev["agent"][bot] - AGENT_OFFSET
+    assert np.all((line >= 0) & (line < lines))
+    start = ev["time"][bot]
+    end = start + ev["minutes"][bot] / 1440.0
+    day = np.floor(start)
+    if not sim.bots.continuous:
+        assert np.all(start >= day + sim.bots.shift_start - 1e-9)
+        assert np.all(end <= day + sim.bots.shift_end + 1e-9)
+    for k in range(lines):
+        order = np.argsort(start[line == k], kind="stable")
+        s_k, e_k = start[line == k][order], end[line == k][order]
+        assert np.all(s_k[1:] >= e_k[:-1] - 1e-9), f"line {k} holds two calls at once"
 
 
 def test_round_the_clock_team_counts_rules_across_days() -> None:
