@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -163,3 +164,19 @@ def test_assumption_bundles_sit_at_opposite_ends_of_the_documented_ranges(lever:
     sc_default = load_scenario([])
     assert sc_best != sc_default
     assert load_scenario(["assumptions=none"]) == sc_default
+
+
+def test_load_scenario_reuses_a_composition_until_a_config_file_changes(tmp_path: Path) -> None:
+    """Composing is cached per process: the same overrides give an equal, independent
+    copy, and an edited config file composes afresh."""
+    group = tmp_path / "policy"
+    group.mkdir()
+    mine = group / "mine.yaml"
+    base = (config_dir() / "policy" / "soft_first.yaml").read_text()
+    mine.write_text(base)
+    overrides = [f"hydra.searchpath=[file://{tmp_path}]", "policy=mine"]
+    a, b = load_scenario(overrides), load_scenario(overrides)
+    assert a == b and a is not b and a.policy is not b.policy
+    mine.write_text(base.replace("name: soft_first", "name: mine"))
+    os.utime(mine, ns=(mine.stat().st_atime_ns, mine.stat().st_mtime_ns + 10**9))
+    assert load_scenario(overrides).policy["name"] == "mine"
