@@ -216,8 +216,9 @@ def _check_bot_lines(sim: Simulation, ev: dict[str, np.ndarray]) -> None:
         assert np.all(start >= day + sim.bots.shift_start - 1e-9)
         assert np.all(end <= day + sim.bots.shift_end + 1e-9)
     for k in range(lines):
-        order = np.argsort(start[line == k], kind="stable")
-        s_k, e_k = start[line == k][order], end[line == k][order]
+        on = line == k
+        order = np.argsort(start[on], kind="stable")
+        s_k, e_k = start[on][order], end[on][order]
         assert np.all(s_k[1:] >= e_k[:-1] - 1e-9), f"line {k} holds two calls at once"
 
 
