@@ -377,13 +377,16 @@ def warm() -> float:
     team.push_many(np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1))
     env.process(team.run())
     env.run(until=0.5)
-    from collectsim.behaviour.intensity import waiting_times
+    from collectsim.behaviour import intensity
     from collectsim.ledger import ranks_within
     from collectsim.random_streams import RandomStreams
 
-    RandomStreams(0, 0).keyed("warm", np.zeros(1, np.int64), np.zeros(1, np.int64))
+    streams = RandomStreams(0, 0)
+    streams.keyed("warm", np.zeros(1, np.int64), np.zeros(1, np.int64))
+    streams.keyed_next("warm", np.zeros(1, np.int64), np.zeros(1, np.int64), 2)
     ranks_within(np.zeros(1, np.int64))
-    waiting_times(np.ones(1), np.ones(1), 1.0, np.ones(1))
+    intensity.waiting_times(np.ones(1), np.ones(1), 1.0, np.ones(1))
+    intensity.warm()
     return time.perf_counter() - t0
 
 

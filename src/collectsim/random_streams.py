@@ -49,6 +49,24 @@ def _keyed_fill(key: np.uint64, idx: np.ndarray, counter: np.ndarray, out: np.nd
         out[j] = (np.float64(z >> s11) + 0.5) * (1.0 / 9007199254740992.0)
 
 
+@njit(cache=True, _nrt=False)
+def _keyed_next(key: np.uint64, idx: np.ndarray, counters: np.ndarray, out: np.ndarray) -> None:
+    """``out[q, j]``: account ``idx[j]``'s draw number ``counters[idx[j]] + q``; then each
+    account's counter moves on by ``out.shape[0]`` (no account twice in ``idx``)."""
+    s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+    k = out.shape[0]
+    for j in range(idx.size):
+        c = counters[idx[j]]
+        for q in range(k):
+            z = key + np.uint64(idx[j]) * _GOLDEN + np.uint64(c + q) * _COUNTER
+            for _ in range(2):
+                z = (z ^ (z >> s30)) * _M1
+                z = (z ^ (z >> s27)) * _M2
+                z = z ^ (z >> s31)
+            out[q, j] = (np.float64(z >> s11) + 0.5) * (1.0 / 9007199254740992.0)
+        counters[idx[j]] = c + k
+
+
 class RandomStreams:
     """A lazily filled mapping from stream name to generator.
 
@@ -91,10 +109,28 @@ class RandomStreams:
             z = _mix64(_mix64(z))
         return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
+    def keyed_next(self, name: str, idx: np.ndarray, counters: np.ndarray, k: int = 1) -> np.ndarray:
+        """The next ``k`` uniforms of each account of ``idx`` (no account twice) in keyed
+        stream ``name``, counted in ``counters`` (one int64 per account, moved on by ``k``):
+        an array of shape ``(k, idx.size)``, row ``q`` what the ``q``-th of ``k`` calls of
+        ``keyed(name, idx, counters[idx])`` followed by ``counters[idx] += 1`` gives."""
+        if COMPILED and idx.dtype == np.int64:
+            out = np.empty((k, idx.size))
+            _keyed_next(self.key(name), idx, counters, out)
+            return out
+        rows = []
+        for _ in range(k):
+            rows.append(self.keyed(name, idx, counters[idx]))
+            counters[idx] += 1
+        return np.array(rows).reshape(k, idx.size)
+
     def key(self, name: str) -> np.uint64:
         """The 64-bit key of keyed stream ``name`` (for compiled code that draws it)."""
-        self.keyed(name, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-        return self._keys[name]
+        key = self._keys.get(name)
+        if key is None:
+            self.keyed(name, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+            key = self._keys[name]
+        return key
 
     def outcomes(self, name: str, n: int) -> OutcomeDraws:
         """Uniforms for outcomes of contacts with ``n`` accounts: from the sequential
@@ -134,6 +170,4 @@ class OutcomeDraws:
         """One uniform per account of ``idx`` (no account twice)."""
         if not self.keyed:
             return self.streams[self.name].random(idx.size)
-        u = self.streams.keyed(self.name, idx, self.counter[idx])
-        self.counter[idx] += 1
-        return u
+        return self.streams.keyed_next(self.name, idx, self.counter)[0]
