@@ -377,7 +377,7 @@ def warm() -> float:
     team.push_many(np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1))
     env.process(team.run())
     env.run(until=0.5)
-    from collectsim.behaviour import intensity
+    from collectsim.behaviour import intensity, intensity_kernels
     from collectsim.ledger import ranks_within
     from collectsim.random_streams import RandomStreams
 
@@ -386,7 +386,7 @@ def warm() -> float:
     streams.keyed_next("warm", np.zeros(1, np.int64), np.zeros(1, np.int64), 2)
     ranks_within(np.zeros(1, np.int64))
     intensity.waiting_times(np.ones(1), np.ones(1), 1.0, np.ones(1))
-    intensity.warm()
+    intensity_kernels.warm()
     return time.perf_counter() - t0
 
 

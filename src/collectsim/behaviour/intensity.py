@@ -28,7 +28,17 @@ import numpy as np
 from scipy import special
 
 from collectsim.behaviour.base import Repayments, params_from
-from collectsim.kernels import COMPILED, njit
+from collectsim.behaviour.intensity_kernels import (
+    _due_step,
+    _partial_draws,
+    _redraw_finish,
+    _redraw_setup,
+    _repay_step,
+    _respond_setup,
+    _respond_step,
+    newton,
+)
+from collectsim.kernels import COMPILED
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 
@@ -71,7 +81,9 @@ def waiting_times(lam0: np.ndarray, floor: np.ndarray, kappa: float, e: np.ndarr
     # on which other accounts were solved in the same batch.
     live = np.flatnonzero(~never)
     if COMPILED:
-        _newton_compiled(tau, floor, a, e, kappa, live)
+        t = tau[live]
+        newton(t, floor[live], a[live], e[live], kappa)
+        tau[live] = t
         tau[never] = np.inf
         return tau
     for _ in range(100):
@@ -85,252 +97,6 @@ def waiting_times(lam0: np.ndarray, floor: np.ndarray, kappa: float, e: np.ndarr
         live = live[np.abs(step) > 1e-11 * (1.0 + np.abs(t))]
     tau[never] = np.inf
     return tau
-
-
-@njit(cache=True, _nrt=False)
-def _newton_steps(
-    t: np.ndarray, fl: np.ndarray, aa: np.ndarray, e: np.ndarray, ek: np.ndarray, kappa: float, go: np.ndarray
-) -> int:
-    """One Newton step on each element still moving (``go``), with ``ek = exp(-kappa t)``
-    computed by NumPy: the same arithmetic, in the same order, as the array expressions
-    of :func:`waiting_times`. Clears ``go`` where an element converged; returns how many move on."""
-    m = 0
-    for j in range(t.size):  # branch-free, so that LLVM can vectorise it
-        den = fl[j] + aa[j] * ek[j]
-        den = 1e-300 if den < 1e-300 else den
-        step = (fl[j] * t[j] + aa[j] * (1.0 - ek[j]) / kappa - e[j]) / den
-        moving = go[j]
-        tn = t[j] - step
-        t[j] = tn if moving else t[j]
-        g = moving and abs(step) > 1e-11 * (1.0 + abs(tn))
-        go[j] = g
-        m += g
-    return m
-
-
-def _newton_compiled(
-    tau: np.ndarray, floor: np.ndarray, a: np.ndarray, e: np.ndarray, kappa: float, live: np.ndarray
-) -> None:
-    """Newton's iterations of :func:`waiting_times`: ``exp`` stays NumPy's (its last bit
-    can differ from the compiled one) and is taken only where an element still moves,
-    the rest runs compiled, so every result is the same to the bit."""
-    t, fl, aa, ee = tau[live], floor[live], a[live], e[live]
-    go = np.ones(live.size, dtype=np.bool_)
-    ek = np.empty(live.size)
-    for _ in range(100):
-        np.exp(-kappa * t, out=ek)  # on every element: cheaper than a masked exp
-        if _newton_steps(t, fl, aa, ee, ek, kappa, go) == 0:
-            break
-    tau[live] = t
-
-
-# The model's own steps, compiled (used when the kernels are): each one the scalar form of
-# the array expressions above, in the same order, so that every result is the same to the
-# bit. ``exp``, ``log``, powers and the Beta quantile stay NumPy's and SciPy's, between
-# the steps. ``np.maximum(x, y)`` is written ``y if x < y else x`` and ``np.minimum(x, y)``
-# ``y if x > y else x`` (the same wherever y is not NaN).
-
-
-@njit(cache=True, _nrt=False)
-def _redraw_setup(
-    idx: np.ndarray,
-    lam: np.ndarray,
-    floor: np.ndarray,
-    e: np.ndarray,
-    kappa: float,
-    tau: np.ndarray,
-    w: np.ndarray,
-    pos: np.ndarray,
-) -> int:
-    """:func:`waiting_times` up to Newton's iterations, for accounts ``idx`` with
-    exponential draws ``e``: ``tau`` gets inf where the wait is infinite; the others go
-    to the rows of ``w`` (start, floor, excess, draw), their positions to ``pos``.
-    Returns how many go on to Newton's method."""
-    tiny = 1e-300
-    m = 0
-    for j in range(idx.size):
-        i = idx[j]
-        lam0, fl, ej = lam[i], floor[i], e[j]
-        a = lam0 - fl
-        if a >= 0:
-            tj = ej / (tiny if lam0 < tiny else lam0)
-        else:
-            lo = fl if lam0 > fl else lam0
-            tj = ej / (tiny if lo < tiny else lo)
-            upper = (ej - a / kappa) / (tiny if fl < tiny else fl)
-            if tj > 1e3 * upper:
-                tj = upper
-        if fl <= 0 and ej >= a / kappa:
-            tau[j] = np.inf
-        else:
-            w[0, m], w[1, m], w[2, m], w[3, m] = tj, fl, a, ej
-            pos[m] = j
-            m += 1
-    return m
-
-
-@njit(cache=True, _nrt=False)
-def _redraw_finish(
-    idx: np.ndarray, t: np.ndarray, next_t: np.ndarray, tau: np.ndarray, w: np.ndarray, pos: np.ndarray
-) -> None:
-    """Scatter Newton's results into ``tau`` and set the accounts' next repayment times."""
-    for q in range(pos.size):
-        tau[pos[q]] = w[0, q]
-    for j in range(idx.size):
-        i = idx[j]
-        next_t[i] = t[i] + tau[j]
-
-
-@njit(cache=True, _nrt=False)
-def _due_step(
-    cur: np.ndarray,
-    until: np.ndarray,
-    next_t: np.ndarray,
-    t_at: np.ndarray,
-    ability: np.ndarray,
-    hardship_end: np.ndarray,
-    hardship_factor: float,
-    neg_kappa: float,
-    out_idx: np.ndarray,
-    out_until: np.ndarray,
-    t: np.ndarray,
-    x: np.ndarray,
-    ab: np.ndarray,
-) -> int:
-    """The accounts of ``cur`` due before their ``until`` (kept in order in ``out_idx``,
-    ``out_until``; may be ``cur`` and ``until`` themselves), with their repayment time
-    ``t``, the exponent ``x`` of the intensity's decay since its last change, and their
-    ability at ``t``. Returns how many."""
-    m = 0
-    for j in range(cur.size):
-        i = cur[j]
-        tn = next_t[i]
-        u = until[j]
-        if tn < u:
-            out_idx[m], out_until[m], t[m] = i, u, tn
-            x[m] = neg_kappa * (tn - t_at[i])
-            a = ability[i]
-            ab[m] = a * hardship_factor if tn < hardship_end[i] else a
-            m += 1
-    return m
-
-
-@njit(cache=True, _nrt=False)
-def _partial_draws(u: np.ndarray, pw: np.ndarray, base: float, out: np.ndarray) -> int:
-    """The second uniforms of the repayments that are not a payoff in full (the first
-    uniform not below ``base * pw``), in order; returns how many."""
-    k = 0
-    for j in range(pw.size):
-        if not u[0, j] < base * pw[j]:
-            out[k] = u[1, j]
-            k += 1
-    return k
-
-
-@njit(cache=True, _nrt=False)
-def _repay_step(
-    cur: np.ndarray,
-    until: np.ndarray,
-    t: np.ndarray,
-    ex: np.ndarray,
-    u: np.ndarray,
-    pw: np.ndarray,
-    base: float,
-    partial: np.ndarray,
-    d10: float,
-    d11: float,
-    lam: np.ndarray,
-    floor: np.ndarray,
-    t_at: np.ndarray,
-    next_t: np.ndarray,
-    r: np.ndarray,
-    rep_idx: np.ndarray,
-) -> int:
-    """Book the repayments of accounts ``cur`` at ``t`` (``ex``: the intensity's decay
-    factor since its last change): the fraction ``r`` paid, the intensity's jump, no
-    next repayment after a payoff in full. The accounts still paying are kept, in order,
-    at the front of ``cur`` and ``until``; returns how many."""
-    k = 0
-    n = 0
-    for j in range(cur.size):
-        i = cur[j]
-        f = floor[i]
-        lam_t = f + (lam[i] - f) * ex[j]
-        if u[0, j] < base * pw[j]:
-            rj = 1.0
-        else:
-            rj = partial[k]
-            k += 1
-        r[j] = rj
-        rep_idx[j] = i
-        lam[i] = lam_t + d10 + d11 * rj
-        t_at[i] = t[j]
-        if rj >= 1.0:
-            next_t[i] = np.inf
-        else:
-            cur[n], until[n] = i, until[j]
-            n += 1
-    return n
-
-
-@njit(cache=True, _nrt=False)
-def _respond_setup(
-    idx: np.ndarray,
-    time: np.ndarray,
-    strength: np.ndarray,
-    next_t: np.ndarray,
-    t_at: np.ndarray,
-    neg_kappa: float,
-    out_idx: np.ndarray,
-    out_time: np.ndarray,
-    out_s: np.ndarray,
-    x: np.ndarray,
-) -> int:
-    """The contacts with accounts that still repay (kept in order), and the exponent of
-    their intensity's decay up to the contact; returns how many."""
-    m = 0
-    for j in range(idx.size):
-        i = idx[j]
-        if next_t[i] < np.inf:
-            out_idx[m], out_time[m], out_s[m] = i, time[j], strength[j]
-            x[m] = neg_kappa * (time[j] - t_at[i])
-            m += 1
-    return m
-
-
-@njit(cache=True, _nrt=False)
-def _respond_step(
-    idx: np.ndarray,
-    time: np.ndarray,
-    s: np.ndarray,
-    ex: np.ndarray,
-    impulse: float,
-    lam: np.ndarray,
-    floor: np.ndarray,
-    t_at: np.ndarray,
-) -> None:
-    """A contact's impulse on the intensity (never below 0), from the contact's time."""
-    for j in range(idx.size):
-        i = idx[j]
-        f = floor[i]
-        v = f + (lam[i] - f) * ex[j] + impulse * s[j]
-        lam[i] = 0.0 if v < 0.0 else v
-        t_at[i] = time[j]
-
-
-def warm() -> None:
-    """Compile (or load from Numba's cache) the model's steps, on arrays of the types a run
-    hands them."""
-    i, f = np.zeros(1, dtype=np.int64), np.ones(1)
-    w, u = np.ones((4, 1)), np.full((2, 1), 0.5)
-    _redraw_setup(i, f, f.copy(), f, 1.0, f.copy(), w, i.copy())
-    _redraw_finish(i, f, f.copy(), f.copy(), w, i.copy())
-    _newton_steps(f.copy(), f, f, f, f, 1.0, np.ones(1, dtype=np.bool_))
-    _due_step(i, f, np.zeros(1), f, f, f, 1.0, -1.0, i.copy(), f.copy(), f.copy(), f.copy(), f.copy())
-    _partial_draws(u, f, 1.0, f.copy())
-    _repay_step(i.copy(), f.copy(), f, f, u, f, 1.0, f, 1.0, 1.0, f.copy(), f, f.copy(), f.copy(), f.copy(), i.copy())
-    _respond_setup(i, f, f, np.zeros(1), f, -1.0, i.copy(), f.copy(), f.copy(), f.copy())
-    _respond_step(i, f, f, f, 1.0, f.copy(), f, f.copy())
 
 
 class SelfExcitingIntensity:
@@ -407,14 +173,7 @@ class SelfExcitingIntensity:
         pos = np.empty(n, dtype=np.int64)
         m = _redraw_setup(idx, self.lam, self.floor, e, kappa, tau, w, pos)
         if m:
-            t, fl, aa, ee = w[0, :m], w[1, :m], w[2, :m], w[3, :m]
-            go = np.ones(m, dtype=np.bool_)
-            ek = np.empty(m)
-            for _ in range(100):
-                np.multiply(t, -kappa, out=ek)
-                np.exp(ek, out=ek)
-                if _newton_steps(t, fl, aa, ee, ek, kappa, go) == 0:
-                    break
+            newton(w[0, :m], w[1, :m], w[2, :m], w[3, :m], kappa)
         _redraw_finish(idx, self.t, self.next_t, tau, w, pos[:m])
 
     def _uniform(self, idx: np.ndarray) -> np.ndarray:
