@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from tests.conftest import small
 
-from collectsim import collectors, compiled_team, kernels
+from collectsim import collectors, compiled_team, kernels, state, state_kernels
 from collectsim.engine import Simulation
 
 #: Small set-ups that exercise every branch of the kernels: redials and the contact
@@ -78,6 +78,11 @@ def test_compiled_equals_uncompiled() -> None:
     path, digest = out.stdout.split()
     assert path == "kernels-uncompiled"
     assert digest == fingerprint(case)
+
+
+def test_compiled_steps_share_the_status_codes() -> None:
+    # The compiled payment step marks an account cured with its own copy of the code.
+    assert state_kernels.CURED == state.CURED
 
 
 def test_without_numba_the_python_loop_runs_with_a_notice(
