@@ -80,6 +80,47 @@ def test_compiled_equals_uncompiled() -> None:
     assert digest == fingerprint(case)
 
 
+#: Scenarios for the models' and the ledger's compiled steps: every channel kind, keyed
+#: outcomes, settlements, rules counted but not enforced (breach reactance), no competing
+#: creditors and no stress damping (the steps' optional terms).
+STEP_CASES = {
+    "staged_keyed": ("policy=call_holdout", "simulation.keyed_outcomes=true"),
+    "unenforced": ("policy=pressure", "compliance=reg_f", "compliance.enforce=false"),
+    "field_bots": ("policy=staged_field", "channels.field_team.size=1"),
+    "bots_educated": ("policy=soft_first_bots",),
+    "education": ("policy=soft_first_educated", "response.competition_rate=0", "stress.response_effect=0"),
+}
+
+
+def step_fingerprint(case: str) -> str:
+    """SHA-256 of a case's event log, payments and KPIs."""
+    sim = Simulation(small(*STEP_CASES[case], n=800), 0, record_events=True)
+    res = sim.run()
+    h = hashlib.sha256()
+    for ev in sim.event_log:
+        for k in sorted(ev):
+            h.update(np.ascontiguousarray(ev[k]).tobytes())
+    for row in sim.st.payment_log or []:
+        for a in row:
+            h.update(np.ascontiguousarray(a).tobytes())
+    h.update(repr(sorted(res.kpis.items())).encode())
+    return h.hexdigest()
+
+
+@pytest.mark.skipif(not kernels.COMPILED, reason="Numba not installed")
+@pytest.mark.parametrize("case", sorted(STEP_CASES))
+def test_compiled_steps_equal_numpy_path(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The behaviour and response models and the payments run as compiled steps between
+    # NumPy's exp, log and powers; off, the NumPy code a machine without Numba runs.
+    from collectsim.behaviour import intensity, standard_response
+
+    assert kernels.compiled_steps()
+    compiled = step_fingerprint(case)
+    for module in (intensity, standard_response, state):
+        monkeypatch.setattr(module, "compiled_steps", lambda: False)
+    assert step_fingerprint(case) == compiled
+
+
 def test_compiled_steps_share_the_status_codes() -> None:
     # The compiled payment step marks an account cured with its own copy of the code.
     assert state_kernels.CURED == state.CURED

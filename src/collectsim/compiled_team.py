@@ -378,7 +378,7 @@ def warm() -> float:
     env.process(team.run())
     env.run(until=0.5)
     from collectsim import state_kernels
-    from collectsim.behaviour import intensity, intensity_kernels
+    from collectsim.behaviour import intensity, intensity_kernels, response_kernels
     from collectsim.ledger import ranks_within
     from collectsim.random_streams import RandomStreams
 
@@ -389,6 +389,7 @@ def warm() -> float:
     intensity.waiting_times(np.ones(1), np.ones(1), 1.0, np.ones(1))
     intensity_kernels.warm()
     state_kernels.warm()
+    response_kernels.warm()
     return time.perf_counter() - t0
 
 

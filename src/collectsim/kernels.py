@@ -14,32 +14,11 @@ The state the kernels work on is laid out in :mod:`collectsim.compiled_team`.
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 import numpy as np
 
-try:
-    from numba import njit as _numba_njit
-
-    AVAILABLE = True
-except ImportError:  # pragma: no cover - exercised where Numba has no wheel
-    _numba_njit = None  # type: ignore[assignment]
-    AVAILABLE = False
-
-
-def njit(**options: Any) -> Any:
-    """``numba.njit(**options)``; without Numba, the function itself."""
-    return (lambda f: f) if _numba_njit is None else _numba_njit(**options)
-
-
-# Every kernel is compiled with ``_nrt=False``: they allocate nothing, and without
-# Numba's reference-counting runtime a call passing some fifty arrays (an agent's pass)
-# costs no atomic increment and decrement per array: 0.17 s instead of 0.6 s of kernel
-# time for 233,000 attempts.
-
-#: Whether the kernels run compiled (Numba present and the JIT not switched off).
-COMPILED = AVAILABLE and os.environ.get("NUMBA_DISABLE_JIT", "0") in ("", "0")
+from collectsim.jit import AVAILABLE, COMPILED, compiled_steps, njit  # noqa: F401 (re-exported)
 
 MIN_PER_DAY = 1440.0
 BELL = -1

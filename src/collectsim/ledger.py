@@ -12,7 +12,7 @@ import numpy as np
 
 from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.behaviour.response import Borrowers, Contacts, Response
-from collectsim.kernels import COMPILED, njit
+from collectsim.jit import COMPILED, njit
 from collectsim.state import OPEN, AccountState
 
 _scratch = np.zeros(0, dtype=np.int64)  # per-account counters for the compiled ranks, kept zero

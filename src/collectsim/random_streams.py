@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-from collectsim.kernels import COMPILED, njit
+from collectsim.jit import COMPILED, njit
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _COUNTER = np.uint64(0xD1B54A32D192ED03)

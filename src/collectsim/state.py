@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from collectsim import state_kernels
-from collectsim.kernels import COMPILED
+from collectsim.jit import compiled_steps
 from collectsim.portfolio import Portfolio
 from collectsim.shared import shared, shared_copy
 
@@ -100,6 +100,7 @@ class AccountState:
         self.payment_log: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.promise_log: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.outsourcing_commission = 0.0
+        self._steps = compiled_steps() and "outsourcing" in self.cost  # pay in compiled steps
 
     # ------------------------------------------------------------------ views
     @property
@@ -124,7 +125,7 @@ class AccountState:
 
         No duplicate accounts in ``idx``.
         """
-        if COMPILED and self.payment_log is None and idx.dtype == np.int64 and "outsourcing" in self.cost:
+        if self._steps and idx.dtype == np.int64:
             return self._pay_compiled(idx, amount, t)
         amount = np.minimum(amount, self.balance[idx])
         first = np.isnan(self.first_payment_time[idx]) & (amount > 0)
@@ -179,6 +180,9 @@ class AccountState:
             idx, paid, t, pf.entry_time, x, self.recovered_30d, self.recovered_60d, self.recovered_90d,
             self.recovered_pv,
         )  # fmt: skip
+        if self.payment_log is not None:
+            keep = paid > 0
+            self.payment_log.append((idx[keep], t[keep], paid[keep]))
         return cured[:nc]
 
     def forgive(self, idx: np.ndarray, amount: np.ndarray) -> None:

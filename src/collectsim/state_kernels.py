@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from collectsim.kernels import njit
+from collectsim.jit import njit
 
 CURED = 2  # collectsim.state.CURED (a test checks they agree)
 

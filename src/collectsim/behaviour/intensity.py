@@ -38,7 +38,7 @@ from collectsim.behaviour.intensity_kernels import (
     _respond_step,
     newton,
 )
-from collectsim.kernels import COMPILED
+from collectsim.jit import COMPILED, compiled_steps
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 
@@ -126,6 +126,7 @@ class SelfExcitingIntensity:
         # Per-account counter-based draws: an account's repayment randomness does not
         # depend on the other accounts (common random numbers across policies).
         self.streams = streams
+        self._steps = compiled_steps()  # run the compiled steps (same results)
         self.draws = np.zeros(portfolio.n, dtype=np.int64)
         self.pf = portfolio
         n = portfolio.n
@@ -155,7 +156,7 @@ class SelfExcitingIntensity:
     def _redraw(self, idx: np.ndarray) -> None:
         if idx.size == 0:
             return
-        if COMPILED and idx.dtype == np.int64:
+        if self._steps and idx.dtype == np.int64:
             self._redraw_compiled(idx)
             return
         e = -np.log(self._uniform(idx))
@@ -220,7 +221,7 @@ class SelfExcitingIntensity:
         return Repayments.concat(parts)
 
     def _run(self, idx: np.ndarray, until: np.ndarray) -> Repayments:
-        if COMPILED and idx.dtype == np.int64:
+        if self._steps and idx.dtype == np.int64:
             return self._run_compiled(idx, until)
         p = self.p
         parts: list[Repayments] = []
@@ -280,7 +281,7 @@ class SelfExcitingIntensity:
         return Repayments.concat(parts)
 
     def respond(self, idx: np.ndarray, time: np.ndarray, strength: np.ndarray) -> None:
-        if COMPILED and idx.dtype == np.int64:
+        if self._steps and idx.dtype == np.int64:
             n = idx.size
             i, tm, s, x = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n), np.empty(n)
             m = _respond_setup(idx, time, strength, self.next_t, self.t, -self.p["kappa"], i, tm, s, x)

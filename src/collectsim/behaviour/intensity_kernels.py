@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from collectsim.kernels import njit
+from collectsim.jit import njit
 
 
 @njit(cache=True, _nrt=False)

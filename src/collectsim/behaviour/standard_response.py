@@ -66,13 +66,17 @@ from typing import Any
 
 import numpy as np
 
+from collectsim.behaviour import response_kernels as K
 from collectsim.behaviour.base import params_from
 from collectsim.behaviour.response import Borrowers, Contacts, Response
 from collectsim.channels import ChannelTable
 from collectsim.distributions import quantile, sample
+from collectsim.jit import compiled_steps
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario_types import ConversationConfig, StressConfig
+
+_NO_ATTEMPTS = np.zeros(0, dtype=np.int32)  # attempts_7d for the compiled step when not known
 
 #: The response node's own parameters (``response.<name>``), see the module docstring.
 PARAMS = ("competition_rate", "breach_reactance", "frequency_threshold_7d", "frequency_reactance")
@@ -133,6 +137,8 @@ class StandardResponse:
         self.cred_until = np.full(portfolio.n, -np.inf)  # a credible threat lasts until then
         self.cred_lift = np.zeros(portfolio.n)  # ... lifting willingness toward 1 by this share
         self.origin = portfolio.entry_time.copy()  # age (competing creditors) counts from here
+        self._steps = compiled_steps()  # respond in compiled steps (same results)
+        self._cv = np.array([float(getattr(self.cv, k)) for k in K.CV])  # for the compiled steps
 
     def contact_stress(self, channel: int, harshness: float) -> float:
         return float(self.ch.stress_increment[channel] * harshness)
@@ -209,6 +215,8 @@ class StandardResponse:
             self.origin[i] = t[m] - (1.0 - gain[m]) * age
 
     def respond(self, contacts: Contacts, borrowers: Borrowers) -> Response:
+        if self._steps and contacts.idx.dtype == np.int64:
+            return self._respond_compiled(contacts, borrowers)
         idx, t = contacts.idx, contacts.time
         w_eff = self.willingness_eff(borrowers, self.lift(idx, t))
         strength = self.strength(contacts, borrowers, w_eff)
@@ -225,6 +233,53 @@ class StandardResponse:
         conv = np.flatnonzero(self.ch.is_agent[code] & ~self.ch.third_party[code] & contacts.connected)
         if conv.size:
             self._converse(conv, contacts, borrowers, w_eff, out)
+        return out
+
+    def _respond_compiled(self, c: Contacts, b: Borrowers) -> Response:
+        """:meth:`respond` in compiled steps between NumPy's exp and powers (and the
+        draws, in the same order): the same bits."""
+        ch, cfg, idx, t, code = self.ch, self.stress_cfg, c.idx, c.time, c.channel
+        n = idx.size
+        w_eff, x = np.empty(n), np.empty(n)
+        e_w = np.exp(-cfg.willingness_effect * b.stress)
+        K.willingness_step(idx, t, b.willingness, e_w, self.cred_until, self.cred_lift, self.origin,
+                           -self.competition_rate, w_eff, x)  # fmt: skip
+        pw_ability = b.ability ** ch.ability_exp[code]
+        pw_willing = w_eff ** ch.willingness_exp[code]
+        share = np.exp(x, out=x) if self.competition_rate else x
+        e_stress = np.exp(-cfg.response_effect * b.stress) if cfg.response_effect else x
+        breach = self.breach_reactance if b.breached is not None else 0.0
+        freq = self.frequency_reactance if b.attempts_7d is not None else 0.0
+        strength = np.empty(n)
+        K.strength_step(
+            code, c.connected, c.skill, b.stress, ch.impulse, ch.reactance, ch.is_call, pw_ability, pw_willing,
+            share, bool(self.competition_rate), e_stress, bool(cfg.response_effect), cfg.reactance_threshold,
+            b.breached if breach else c.connected, breach, b.attempts_7d if freq else _NO_ATTEMPTS,
+            self.frequency_threshold_7d, freq, strength,
+        )  # fmt: skip
+        K.remember_step(idx, t, code, c.connected, ch.credibility_lift, ch.credibility_days, ch.priority_gain,
+                        bool(self.competition_rate), self.cred_until, self.cred_lift, self.origin)  # fmt: skip
+        complaint = np.empty(n, dtype=bool)
+        u = self.rng_complaint.random(idx)
+        K.complaint_step(code, c.connected, b.stress, ch.complaint_prob, cfg.complaint_effect, u, complaint)
+        out = Response.none(strength, complaint)
+        conv = np.flatnonzero(ch.is_agent[code] & ~ch.third_party[code] & c.connected)
+        if conv.size:
+            cv, rng = self.cv, self.rng_conv
+            ci, skill, cc = idx[conv], c.skill[conv], code[conv]
+            u_plan, u_deal, u_keep = rng.random(ci), rng.random(ci), rng.random(ci)
+            raw = (
+                quantile(cv.promise_days, rng.random(ci))
+                if rng.keyed
+                else sample(cv.promise_days, self._days_rng, ci.size)
+            )
+            K.converse_step(
+                conv, ci, code, c.discount, b.stress, b.ability, w_eff, b.can_commit, b.in_hardship, ch.firm,
+                skill**cv.hardship_disclosure_skill, skill**cv.ptp_skill_effect, b.ability[conv] ** ch.ability_exp[cc],
+                w_eff[conv] ** ch.willingness_exp[cc], u_plan, u_deal, u_keep, np.ceil(np.maximum(raw, 1.0)),
+                self.pf.ability, self._cv, self.adherence, self.keep, out.promise_days, out.promise_share, out.settled,
+                out.plan_instalments, out.hardship_disclosed,
+            )  # fmt: skip
         return out
 
     def _converse(self, sel: np.ndarray, c: Contacts, b: Borrowers, w_eff_all: np.ndarray, out: Response) -> None:
