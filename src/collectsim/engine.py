@@ -442,24 +442,7 @@ class Simulation(LegalEvents):
         if idx.size == 0:
             return
         action, connected = ev["action"], ev["connected"]
-        is_agent = ch.is_agent[action]
-        # Counters for collector calls (automated contacts were counted when sent).
-        ci = idx[is_agent]
-        if ci.size:
-            st.contacts[ci] += 1
-            st.count_action(ci, action[is_agent], int(t[0]))
-        # Attempts on the borrower's own number (a third party is someone else).
-        own = is_agent & ~ch.third_party[action]
-        oi = idx[own]
-        if oi.size:
-            st.attempts[oi] += 1
-            rpc = oi[connected[own]]
-            first = rpc[st.conversations[rpc] == 0]
-            st.attempts_to_rpc[first] = st.attempts[first]
-            st.conversations[rpc] += 1
-        att = ch.is_call[action] & ~ch.third_party[action]
-        st.failed_streak[idx[att & connected]] = 0
-        st.failed_streak[idx[att & ~connected]] += 1
+        ledger.count_contacts(st, ch, idx, t, action, connected)
         contacts = Contacts(idx, t, action, connected, ev["skill"], ev["harshness"], ev["discount"])
         breached = self._breached[idx] if self._breached is not None else None
         b = ledger.borrower_view(st, idx, t, ev["stress"], breached, self.comp.attempts_7d[idx])

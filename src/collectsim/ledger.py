@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from collectsim import ledger_kernels as K
 from collectsim.behaviour.base import BehaviourModel, Repayments
 from collectsim.behaviour.response import Borrowers, Contacts, Response
+from collectsim.channels import ChannelTable
 from collectsim.jit import COMPILED, njit
 from collectsim.state import OPEN, AccountState
 
@@ -61,6 +63,23 @@ def borrower_view(
     (``stress``: their stress at those times; ``breached``, ``attempts_7d``: contact-rule
     facts of the accounts, when the caller has them)."""
     pf = st.pf
+    if st.steps_compiled and idx.dtype == np.int64:
+        n = idx.size
+        tt = np.full(n, t, dtype=float) if np.ndim(t) == 0 else np.ascontiguousarray(t, dtype=float)
+        ab, hard, free = np.empty(n), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        K.view_step(idx, tt, pf.ability, pf.hardship_ability_factor, pf.hardship_end, st.plan_active, st.promise_due,
+                    ab, hard, free)  # fmt: skip
+        return Borrowers(
+            ability=ab,
+            willingness=pf.willingness[idx],
+            sensitivity=pf.sensitivity[idx],
+            stress=stress,
+            in_hardship=hard,
+            can_commit=free,
+            balance=st.balance[idx],
+            breached=breached,
+            attempts_7d=attempts_7d,
+        )
     return Borrowers(
         ability=pf.ability_at(idx, t),
         willingness=pf.willingness[idx],
@@ -72,6 +91,35 @@ def borrower_view(
         breached=breached,
         attempts_7d=attempts_7d,
     )
+
+
+def count_contacts(
+    st: AccountState, ch: ChannelTable, idx: np.ndarray, t: np.ndarray, action: np.ndarray, connected: np.ndarray
+) -> None:
+    """Count one step's contacts (no account twice; automated ones were counted when
+    sent): collector calls by action and day, attempts on the borrower's own number (a
+    third party is someone else), first right-party contacts, failed-call streaks."""
+    if st.steps_compiled and idx.dtype == np.int64 and action.dtype == np.int64:
+        K.count_step(idx, action, connected, int(t[0]), ch.is_agent, ch.third_party, ch.is_call, st.contacts,
+                     st.actions_done, st.last_action_day, st.attempts, st.conversations, st.attempts_to_rpc,
+                     st.failed_streak)  # fmt: skip
+        return
+    is_agent = ch.is_agent[action]
+    ci = idx[is_agent]
+    if ci.size:
+        st.contacts[ci] += 1
+        st.count_action(ci, action[is_agent], int(t[0]))
+    own = is_agent & ~ch.third_party[action]
+    oi = idx[own]
+    if oi.size:
+        st.attempts[oi] += 1
+        rpc = oi[connected[own]]
+        first = rpc[st.conversations[rpc] == 0]
+        st.attempts_to_rpc[first] = st.attempts[first]
+        st.conversations[rpc] += 1
+    att = ch.is_call[action] & ~ch.third_party[action]
+    st.failed_streak[idx[att & connected]] = 0
+    st.failed_streak[idx[att & ~connected]] += 1
 
 
 def apply_repayments(st: AccountState, reps: Repayments) -> None:
@@ -97,9 +145,22 @@ def post_response(
     moved = out.strength != 0
     if moved.any():
         behaviour.respond(c.idx[moved], c.time[moved], out.strength[moved])
-    st.complaints[c.idx[out.complaint]] += 1
     if out.stress is not None:
         st.add_stress(c.idx, c.time, np.maximum(out.stress, -b.stress))
+    if st.steps_compiled and c.idx.dtype == np.int64 and out.plan_instalments.dtype == np.int64:
+        K.book_step(
+            c.idx, c.time, out.complaint, out.plan_instalments, out.promise_days, out.promise_share,
+            plan_interval_days, st.complaints, st.balance, st.plan_active, st.plans_started, st.plan_left,
+            st.plan_misses, st.plan_instalment, st.plan_next_due, st.promises, st.promise_share, st.promise_due,
+        )  # fmt: skip
+        if st.promise_log is not None:
+            promise = ~np.isnan(out.promise_days)
+            p = c.idx[promise]
+            st.promise_log.append(
+                (p.copy(), c.time[promise].copy(), st.promise_share[p].copy(), st.promise_due[p].copy())
+            )
+        return
+    st.complaints[c.idx[out.complaint]] += 1
     plan = out.plan_instalments > 0
     if plan.any():
         p, k = c.idx[plan], out.plan_instalments[plan]

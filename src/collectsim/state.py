@@ -100,7 +100,8 @@ class AccountState:
         self.payment_log: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.promise_log: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] | None = None
         self.outsourcing_commission = 0.0
-        self._steps = compiled_steps() and "outsourcing" in self.cost  # pay in compiled steps
+        #: whether the ledger and payments run their compiled steps (same results)
+        self.steps_compiled = compiled_steps() and "outsourcing" in self.cost
 
     # ------------------------------------------------------------------ views
     @property
@@ -125,7 +126,7 @@ class AccountState:
 
         No duplicate accounts in ``idx``.
         """
-        if self._steps and idx.dtype == np.int64:
+        if self.steps_compiled and idx.dtype == np.int64:
             return self._pay_compiled(idx, amount, t)
         amount = np.minimum(amount, self.balance[idx])
         first = np.isnan(self.first_payment_time[idx]) & (amount > 0)

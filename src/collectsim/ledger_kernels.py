@@ -1,0 +1,128 @@
+"""Compiled steps of :mod:`collectsim.ledger`, used when the kernels run compiled: counting
+a step's contacts, reading the borrower view, booking a response's plans and promises.
+
+Each is the scalar form of the ledger's array expressions (no transcendental function
+among them), so every count and date is the same as on the NumPy path. No step calls
+another kernel (Numba's cache cannot go stale).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from collectsim.jit import njit
+
+
+@njit(cache=True, _nrt=False)
+def count_step(
+    idx: np.ndarray,
+    action: np.ndarray,
+    connected: np.ndarray,
+    day: int,
+    is_agent: np.ndarray,
+    third_party: np.ndarray,
+    is_call: np.ndarray,
+    contacts: np.ndarray,
+    actions_done: np.ndarray,
+    last_action_day: np.ndarray,
+    attempts: np.ndarray,
+    conversations: np.ndarray,
+    attempts_to_rpc: np.ndarray,
+    failed_streak: np.ndarray,
+) -> None:
+    """Count the contacts of one step (no account twice): collector calls, attempts on
+    the borrower's own number, first right-party contacts, failed-call streaks."""
+    for j in range(idx.size):
+        i, a = idx[j], action[j]
+        own = not third_party[a]
+        if is_agent[a]:
+            contacts[i] += 1
+            actions_done[i, a] += 1
+            last_action_day[i, a] = day
+            if own:
+                attempts[i] += 1
+                if connected[j]:
+                    if conversations[i] == 0:
+                        attempts_to_rpc[i] = attempts[i]
+                    conversations[i] += 1
+        if is_call[a] and own:
+            failed_streak[i] = 0 if connected[j] else failed_streak[i] + 1
+
+
+@njit(cache=True, _nrt=False)
+def view_step(
+    idx: np.ndarray,
+    t: np.ndarray,
+    ability: np.ndarray,
+    hardship_factor: float,
+    hardship_end: np.ndarray,
+    plan_active: np.ndarray,
+    promise_due: np.ndarray,
+    ab: np.ndarray,
+    in_hardship: np.ndarray,
+    can_commit: np.ndarray,
+) -> None:
+    """The borrower view's computed columns: ability at ``t``, inside a hardship shock,
+    free to commit (no plan, no pending promise)."""
+    for j in range(idx.size):
+        i = idx[j]
+        hard = t[j] < hardship_end[i]
+        a = ability[i]
+        ab[j] = a * hardship_factor if hard else a
+        in_hardship[j] = hard
+        can_commit[j] = not plan_active[i] and promise_due[i] == np.inf
+
+
+@njit(cache=True, _nrt=False)
+def book_step(
+    idx: np.ndarray,
+    time: np.ndarray,
+    complaint: np.ndarray,
+    plan_k: np.ndarray,
+    promise_days: np.ndarray,
+    promise_share: np.ndarray,
+    interval_days: int,
+    complaints: np.ndarray,
+    balance: np.ndarray,
+    plan_active: np.ndarray,
+    plans_started: np.ndarray,
+    plan_left: np.ndarray,
+    plan_misses: np.ndarray,
+    plan_instalment: np.ndarray,
+    plan_next_due: np.ndarray,
+    promises: np.ndarray,
+    share: np.ndarray,
+    due: np.ndarray,
+) -> None:
+    """Book a response's complaints, new plans and new promises (no account twice)."""
+    for j in range(idx.size):
+        i = idx[j]
+        if complaint[j]:
+            complaints[i] += 1
+        k = plan_k[j]
+        if k > 0:
+            plan_active[i] = True
+            plans_started[i] += 1
+            plan_left[i] = k
+            plan_misses[i] = 0
+            plan_instalment[i] = balance[i] / k
+            plan_next_due[i] = np.floor(time[j]) + interval_days
+        if not np.isnan(promise_days[j]):
+            promises[i] += 1
+            share[i] = promise_share[j]
+            due[i] = np.floor(time[j]) + promise_days[j]
+
+
+def warm() -> None:
+    """Compile (or load) the steps on arrays of the types a run hands them."""
+    i, f, b = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1, dtype=np.bool_)
+    i4 = np.zeros(1, dtype=np.int32)
+    count_step(
+        i, i, b, 0, b, b, b, i4.copy(), np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int16), i4.copy(),
+        i4.copy(), i4.copy(), i4.copy(),
+    )  # fmt: skip
+    view_step(i, f, f, 1.0, f, b, f, f.copy(), b.copy(), b.copy())
+    book_step(
+        i, f, b, i, f, f, 1, i4.copy(), f, b.copy(), i4.copy(), i4.copy(), i4.copy(), f.copy(), f.copy(), i4.copy(),
+        f.copy(), f.copy(),
+    )  # fmt: skip
