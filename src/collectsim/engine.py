@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import simpy
 
-from collectsim import ledger, plugins
+from collectsim import ledger, ledger_kernels, plugins
 from collectsim.actions import Action
 from collectsim.active import ActiveRange
 from collectsim.agency import agency_day, build_agency
@@ -374,14 +374,10 @@ class Simulation(LegalEvents):
                 self._apply_contacts({k: ev[k][sel] for k in _APPLIED})
         self._apply_repayments(self.behaviour.advance(None, float(d + 1)))
         open_idx = self.active.open_idx(st)
-        accrue = open_idx[~st.plan_active[open_idx]]
-        st.accrue_interest(accrue, 1.0, sc.portfolio.penalty_multiplier)
-        s = st.stress_at(open_idx, float(d + 1))
+        s, backlog = ledger.close_day(
+            st, open_idx, float(d + 1), sc.portfolio.penalty_multiplier, sc.stress.distress_threshold
+        )
         self._stress_on_intensity(open_idx, float(d + 1), s)
-        st.stress_sum[open_idx] += s
-        st.open_days[open_idx] += 1
-        st.distress_days[open_idx[s > sc.stress.distress_threshold]] += 1
-        backlog = int(st.pending_call[open_idx].sum())
         ser = self.series
         ser["day"].append(d + 1)
         if self._all_measured:
@@ -406,6 +402,12 @@ class Simulation(LegalEvents):
         if self._set_factor is None or idx.size == 0:
             return
         f = self.response.willingness_factor(idx, t, stress)
+        if self.st.steps_compiled and idx.dtype == np.int64 and f.dtype == np.float64:
+            upd, fu = np.empty(idx.size, dtype=np.int64), np.empty(idx.size)
+            m = ledger_kernels.moved_step(idx, f, self._factor, FACTOR_STEP, upd, fu)
+            if m:
+                self._set_factor(upd[:m], t, fu[:m])
+            return
         moved = np.abs(f - self._factor[idx]) > FACTOR_STEP
         if moved.any():
             upd = idx[moved]

@@ -122,6 +122,29 @@ def count_contacts(
     st.failed_streak[idx[att & ~connected]] += 1
 
 
+def close_day(
+    st: AccountState, idx: np.ndarray, t: float, penalty_multiplier: float, distress_threshold: float
+) -> tuple[np.ndarray, int]:
+    """The end of a day for the open accounts ``idx``: a day's interest outside a plan,
+    their stress at ``t`` added to their open-day records. Returns that stress and how
+    many of them wait for a call."""
+    if st.steps_compiled and idx.dtype == np.int64:
+        pf, n = st.pf, idx.size
+        x, s = np.empty(n), np.empty(n)
+        K.accrue_step(idx, t, st.plan_active, st.balance, pf.principal, pf.daily_rate, 1.0 + penalty_multiplier, 1.0,
+                      st.interest, float(-st.decay), st.stress_t, x)  # fmt: skip
+        np.exp(x, out=x)
+        backlog = K.stress_day_step(idx, x, st.stress, distress_threshold, st.stress_sum, st.open_days,
+                                    st.distress_days, st.pending_call, s)  # fmt: skip
+        return s, backlog
+    st.accrue_interest(idx[~st.plan_active[idx]], 1.0, penalty_multiplier)
+    s = st.stress_at(idx, t)
+    st.stress_sum[idx] += s
+    st.open_days[idx] += 1
+    st.distress_days[idx[s > distress_threshold]] += 1
+    return s, int(st.pending_call[idx].sum())
+
+
 def apply_repayments(st: AccountState, reps: Repayments) -> None:
     """Post borrower-initiated repayments (an account's rows in time order)."""
     if reps.idx.size == 0:

@@ -113,6 +113,76 @@ def book_step(
             due[i] = np.floor(time[j]) + promise_days[j]
 
 
+@njit(cache=True, _nrt=False)
+def accrue_step(
+    idx: np.ndarray,
+    t: float,
+    plan_active: np.ndarray,
+    balance: np.ndarray,
+    principal: np.ndarray,
+    daily_rate: np.ndarray,
+    multiplier: float,
+    days: float,
+    interest: np.ndarray,
+    neg_decay: float,
+    stress_t: np.ndarray,
+    x: np.ndarray,
+) -> None:
+    """A day's interest on the open accounts ``idx`` outside a plan (on the balance, at
+    most the principal); the exponent of each account's stress decay up to ``t``."""
+    for j in range(idx.size):
+        i = idx[j]
+        if not plan_active[i]:
+            b, p = balance[i], principal[i]
+            inc = (p if b > p else b) * daily_rate[i] * multiplier * days
+            balance[i] += inc
+            interest[i] += inc
+        x[j] = neg_decay * (t - stress_t[i])
+
+
+@njit(cache=True, _nrt=False)
+def stress_day_step(
+    idx: np.ndarray,
+    ex: np.ndarray,
+    stress: np.ndarray,
+    threshold: float,
+    stress_sum: np.ndarray,
+    open_days: np.ndarray,
+    distress_days: np.ndarray,
+    pending_call: np.ndarray,
+    s: np.ndarray,
+) -> int:
+    """The open accounts' stress at the end of the day (``ex``: its decay factor), summed
+    into their open-day records; returns how many of them wait for a call."""
+    backlog = 0
+    for j in range(idx.size):
+        i = idx[j]
+        sj = stress[i] * ex[j]
+        s[j] = sj
+        stress_sum[i] += sj
+        open_days[i] += 1
+        if sj > threshold:
+            distress_days[i] += 1
+        backlog += pending_call[i]
+    return backlog
+
+
+@njit(cache=True, _nrt=False)
+def moved_step(
+    idx: np.ndarray, f: np.ndarray, factor: np.ndarray, step: float, out_idx: np.ndarray, out_f: np.ndarray
+) -> int:
+    """The accounts whose factor ``f`` moved by more than ``step`` since ``factor`` (which
+    takes the new values), in order; returns how many."""
+    m = 0
+    for j in range(idx.size):
+        i = idx[j]
+        if abs(f[j] - factor[i]) > step:
+            factor[i] = f[j]
+            out_idx[m], out_f[m] = i, f[j]
+            m += 1
+    return m
+
+
 def warm() -> None:
     """Compile (or load) the steps on arrays of the types a run hands them."""
     i, f, b = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1, dtype=np.bool_)
@@ -126,3 +196,6 @@ def warm() -> None:
         i, f, b, i, f, f, 1, i4.copy(), f, b.copy(), i4.copy(), i4.copy(), i4.copy(), f.copy(), f.copy(), i4.copy(),
         f.copy(), f.copy(),
     )  # fmt: skip
+    accrue_step(i, 1.0, b, f.copy(), f, f, 1.0, 1.0, f.copy(), -1.0, f, f.copy())
+    stress_day_step(i, f, f, 1.0, f.copy(), i4.copy(), i4.copy(), b, f.copy())
+    moved_step(i, f, f.copy(), 0.1, i.copy(), f.copy())

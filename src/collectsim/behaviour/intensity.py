@@ -36,6 +36,8 @@ from collectsim.behaviour.intensity_kernels import (
     _repay_step,
     _respond_setup,
     _respond_step,
+    factor_setup,
+    factor_step,
     newton,
 )
 from collectsim.jit import COMPILED, compiled_steps
@@ -306,6 +308,9 @@ class SelfExcitingIntensity:
     def set_willingness_factor(self, idx: np.ndarray, time: float, factor: np.ndarray) -> None:
         """Stress lowers the floor through willingness: the floor becomes that of
         ``willingness * factor``; the excitation above the floor is kept."""
+        if self._steps and idx.dtype == np.int64:
+            self._set_factor_compiled(idx, float(time), np.ascontiguousarray(factor, dtype=float))
+            return
         live = self.next_t[idx] < np.inf
         idx, factor = idx[live], factor[live]
         if idx.size == 0:
@@ -321,6 +326,20 @@ class SelfExcitingIntensity:
         self.lam[idx] = np.maximum(lam - old + new, 0.0)
         self.t[idx] = t
         self._redraw(idx)
+
+    def _set_factor_compiled(self, idx: np.ndarray, time: float, factor: np.ndarray) -> None:
+        """:meth:`set_willingness_factor` in compiled steps: the same bits."""
+        p, pf, n = self.p, self.pf, idx.size
+        i, x, ab, wf = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n), np.empty(n)
+        m = factor_setup(idx, factor, time, self.next_t, self.t, self.factor, self.in_hardship, pf.ability,
+                         pf.hardship_ability_factor, pf.willingness, -p["kappa"], i, x, ab, wf)  # fmt: skip
+        if m == 0:
+            return
+        i, x = i[:m], x[:m]
+        np.exp(x, out=x)
+        factor_step(i, x, ab[:m] ** p["floor_ability_exp"], wf[:m] ** p["floor_willingness_exp"], p["floor_rate"],
+                    time, self.lam, self.floor, self.t)  # fmt: skip
+        self._redraw(i)
 
     # ------------------------------------------------------------------ theory
     def compensator(self, idx: np.ndarray, tau: np.ndarray | float) -> np.ndarray:

@@ -238,6 +238,66 @@ def _respond_step(
         t_at[i] = time[j]
 
 
+@njit(cache=True, _nrt=False)
+def factor_setup(
+    idx: np.ndarray,
+    factor_in: np.ndarray,
+    time: float,
+    next_t: np.ndarray,
+    t_at: np.ndarray,
+    factor: np.ndarray,
+    in_hardship: np.ndarray,
+    ability: np.ndarray,
+    hardship_factor: float,
+    willingness: np.ndarray,
+    neg_kappa: float,
+    out_idx: np.ndarray,
+    x: np.ndarray,
+    ab: np.ndarray,
+    wf: np.ndarray,
+) -> int:
+    """The accounts that still repay take their new willingness factor (kept in order in
+    ``out_idx``), with the exponent of their intensity's decay up to ``time``, their
+    ability and their factored willingness; returns how many."""
+    m = 0
+    for j in range(idx.size):
+        i = idx[j]
+        if next_t[i] < np.inf:
+            factor[i] = factor_in[j]
+            out_idx[m] = i
+            x[m] = neg_kappa * (time - t_at[i])
+            a = ability[i]
+            ab[m] = a * hardship_factor if in_hardship[i] else a
+            wf[m] = willingness[i] * factor_in[j]
+            m += 1
+    return m
+
+
+@njit(cache=True, _nrt=False)
+def factor_step(
+    idx: np.ndarray,
+    ex: np.ndarray,
+    pw_ability: np.ndarray,
+    pw_willing: np.ndarray,
+    floor_rate: float,
+    time: float,
+    lam: np.ndarray,
+    floor: np.ndarray,
+    t_at: np.ndarray,
+) -> None:
+    """The new floors (``floor_rate * ability**a * willingness**w``, the powers given),
+    keeping the excitation above the floor (the intensity never below 0)."""
+    for j in range(idx.size):
+        i = idx[j]
+        old = floor[i]
+        lam_t = old + (lam[i] - old) * ex[j]
+        new = floor_rate * pw_ability[j] * pw_willing[j]
+        floor[i] = new
+        v = lam_t - old + new
+        lam[i] = 0.0 if v < 0.0 else v
+        t_at[i] = time
+
+
 def warm() -> None:
     """Compile (or load from Numba's cache) the model's steps, on arrays of the types a run
     hands them."""
@@ -251,3 +311,6 @@ def warm() -> None:
     _repay_step(i.copy(), f.copy(), f, f, u, f, 1.0, f, 1.0, 1.0, f.copy(), f, f.copy(), f.copy(), f.copy(), i.copy())
     _respond_setup(i, f, f, np.zeros(1), f, -1.0, i.copy(), f.copy(), f.copy(), f.copy())
     _respond_step(i, f, f, f, 1.0, f.copy(), f, f.copy())
+    factor_setup(i, f, 1.0, np.zeros(1), f, f.copy(), np.zeros(1, dtype=np.bool_), f, 1.0, f, -1.0, i.copy(), f.copy(),
+                 f.copy(), f.copy())  # fmt: skip
+    factor_step(i, f, f, f, 1.0, 1.0, f.copy(), f.copy(), f.copy())

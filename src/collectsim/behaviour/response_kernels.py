@@ -201,6 +201,37 @@ def converse_step(
             keep[idx[q]] = u_keep[q] < kp
 
 
+@njit(cache=True, _nrt=False)
+def share_step(idx: np.ndarray, t: float, origin: np.ndarray, neg_rate: float, x: np.ndarray) -> None:
+    """The exponent of this lender's share of each borrower's money at ``t``."""
+    for j in range(idx.size):
+        age = t - origin[idx[j]]
+        x[j] = neg_rate * (0.0 if age < 0.0 else age)
+
+
+@njit(cache=True, _nrt=False)
+def factor_step(
+    idx: np.ndarray,
+    t: float,
+    willingness: np.ndarray,
+    e_w: np.ndarray,
+    cred_until: np.ndarray,
+    cred_lift: np.ndarray,
+    share: np.ndarray,
+    use_share: bool,
+    out: np.ndarray,
+) -> None:
+    """The factor on willingness in the borrowers' own repayment intensity (``e_w``: the
+    stress factor, ``share``: this lender's share)."""
+    for j in range(idx.size):
+        i = idx[j]
+        w = willingness[i]
+        ws = w * e_w[j]
+        lift = cred_lift[i] if t < cred_until[i] else 0.0
+        lifted = ws + lift * (1.0 - ws)
+        out[j] = lifted / (1e-12 if w < 1e-12 else w) * (share[j] if use_share else 1.0)
+
+
 #: The conversation parameters :func:`converse_step` reads, in its order.
 CV = (
     "hardship_disclosure_soft",
@@ -227,6 +258,8 @@ def warm() -> None:
     strength_step(i, b, f, f, f, f, b, f, f, f, True, f, True, 0.0, b, 0.0, a7, 0.0, 0.0, f.copy())
     remember_step(i, f, i, b, f, f, f, True, f.copy(), f.copy(), f.copy())
     complaint_step(i, b, f, f, 0.0, f, b.copy())
+    share_step(i, 1.0, f, -1.0, f.copy())
+    factor_step(i, 1.0, f, f, f, f, f, True, f.copy())
     converse_step(
         i, i, i, f, f, f, f, b, b, b, f, f, f, f, f, f, f, f, f, np.zeros(len(CV)), f.copy(), b.copy(), f.copy(),
         f.copy(), b.copy(), i.copy(), b.copy(),

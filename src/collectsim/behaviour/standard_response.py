@@ -191,6 +191,15 @@ class StandardResponse:
         """The factor on the willingness in the borrower's own repayment intensity:
         stress lowers it (``exp(-stress.intensity_effect * stress)``), a credible threat
         lifts it toward 1, and this lender's share of the borrower's money scales it."""
+        if self._steps and idx.dtype == np.int64:
+            e_w = np.exp(-self.stress_cfg.intensity_effect * stress)
+            x, f = np.empty(idx.size), np.empty(idx.size)
+            if self.competition_rate:
+                K.share_step(idx, t, self.origin, -self.competition_rate, x)
+                np.exp(x, out=x)
+            K.factor_step(idx, t, self.pf.willingness, e_w, self.cred_until, self.cred_lift, x,
+                          bool(self.competition_rate), f)  # fmt: skip
+            return f
         w = self.pf.willingness[idx]
         ws = w * np.exp(-self.stress_cfg.intensity_effect * stress)
         lifted = ws + self.lift(idx, t) * (1.0 - ws)
