@@ -168,7 +168,8 @@ class AccountState:
         """:meth:`pay` in two compiled steps around NumPy's ``exp``: the same bits."""
         n, pf = idx.size, self.pf
         t = np.full(n, t, dtype=float) if np.ndim(t) == 0 else np.ascontiguousarray(t, dtype=float)
-        amount = np.ascontiguousarray(np.broadcast_to(amount, idx.shape), dtype=float)
+        if not (isinstance(amount, np.ndarray) and amount.dtype == np.float64 and amount.shape == idx.shape):
+            amount = np.ascontiguousarray(np.broadcast_to(amount, idx.shape), dtype=float)
         paid, x, cured = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
         nc = state_kernels.pay_step(
             idx, amount, t, -self.cost_of_funds_annual / 365.0, self.balance, self.collected, self.collected_30d,

@@ -28,6 +28,8 @@ class Repayments:
     def concat(cls, parts: list[Repayments]) -> Repayments:
         if not parts:
             return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
         return cls(
             np.concatenate([p.idx for p in parts]),
             np.concatenate([p.time for p in parts]),

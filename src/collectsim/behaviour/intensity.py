@@ -36,6 +36,7 @@ from collectsim.behaviour.intensity_kernels import (
     _repay_step,
     _respond_setup,
     _respond_step,
+    _switch_select,
     factor_setup,
     factor_step,
     newton,
@@ -201,15 +202,23 @@ class SelfExcitingIntensity:
                 idx = np.union1d(np.flatnonzero(self.next_t < until), ending)
             else:
                 idx = np.arange(self.next_t.size)
-        until_arr = np.broadcast_to(np.asarray(until, dtype=float), idx.shape)
+        if self._steps and idx.dtype == np.int64:
+            until_arr = np.full(idx.size, until) if np.ndim(until) == 0 else np.ascontiguousarray(until, dtype=float)
+            sidx, send = np.empty(idx.size, dtype=np.int64), np.empty(idx.size)
+            m = _switch_select(idx, until_arr, self.in_hardship, self.pf.hardship_end, sidx, send)
+            if m == 0:
+                return self._run(idx, until_arr)
+            sidx, send = sidx[:m], send[:m]
+        else:
+            until_arr = np.broadcast_to(np.asarray(until, dtype=float), idx.shape)
+            ends = self.pf.hardship_end[idx]
+            sw = self.in_hardship[idx] & (ends < until_arr)
+            sidx, send = idx[sw], ends[sw]
         parts: list[Repayments] = []
         # A hardship shock ending before `until` is a breakpoint: run to it, switch the
         # floor, and draw afresh from there (exact by the Markov property).
-        ends = self.pf.hardship_end[idx]
-        sw = self.in_hardship[idx] & (ends < until_arr)
-        if sw.any():
-            sidx = idx[sw]
-            parts.append(self._run(sidx, ends[sw]))
+        if sidx.size:
+            parts.append(self._run(sidx, send))
             tb = self.pf.hardship_end[sidx]
             open_ = self.next_t[sidx] < np.inf
             lam_b = self._lam_at(sidx, tb)

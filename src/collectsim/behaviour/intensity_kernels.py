@@ -298,6 +298,26 @@ def factor_step(
         t_at[i] = time
 
 
+@njit(cache=True, _nrt=False)
+def _switch_select(
+    idx: np.ndarray,
+    until: np.ndarray,
+    in_hardship: np.ndarray,
+    hardship_end: np.ndarray,
+    out_idx: np.ndarray,
+    out_end: np.ndarray,
+) -> int:
+    """The accounts whose hardship shock ends before their ``until`` (in order), with
+    the shock's end; returns how many."""
+    m = 0
+    for j in range(idx.size):
+        i = idx[j]
+        if in_hardship[i] and hardship_end[i] < until[j]:
+            out_idx[m], out_end[m] = i, hardship_end[i]
+            m += 1
+    return m
+
+
 def warm() -> None:
     """Compile (or load from Numba's cache) the model's steps, on arrays of the types a run
     hands them."""
@@ -314,3 +334,4 @@ def warm() -> None:
     factor_setup(i, f, 1.0, np.zeros(1), f, f.copy(), np.zeros(1, dtype=np.bool_), f, 1.0, f, -1.0, i.copy(), f.copy(),
                  f.copy(), f.copy())  # fmt: skip
     factor_step(i, f, f, f, 1.0, 1.0, f.copy(), f.copy(), f.copy())
+    _switch_select(i, f, np.zeros(1, dtype=np.bool_), f, i.copy(), f.copy())
