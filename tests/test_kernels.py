@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from tests.conftest import small
 
-from collectsim import collectors, compiled_team, kernels, state, state_kernels
+from collectsim import collectors, compiled_team, compliance, kernels, state, state_kernels
 from collectsim.engine import Simulation
 
 #: Small set-ups that exercise every branch of the kernels: redials and the contact
@@ -116,7 +116,7 @@ def test_compiled_steps_equal_numpy_path(case: str, monkeypatch: pytest.MonkeyPa
 
     assert kernels.compiled_steps()
     compiled = step_fingerprint(case)
-    for module in (intensity, standard_response, state):
+    for module in (intensity, standard_response, state, compliance):
         monkeypatch.setattr(module, "compiled_steps", lambda: False)
     assert step_fingerprint(case) == compiled
 

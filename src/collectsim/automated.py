@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from collectsim import contact_kernels as CK
 from collectsim.behaviour.response import ResponseModel
 from collectsim.channels import ChannelTable
 from collectsim.compliance import Compliance, hour_of
@@ -103,6 +104,9 @@ class AutomatedContacts:
             idx = np.sort(idx[order[: self.lines]])
         if idx.size == 0:
             return
+        if st.steps_compiled and idx.dtype == np.int64:
+            self._deliver_compiled(idx, code, t, view, row.cost_key, row.cfg.cost_yuan, is_call)
+            return
         st.count_action(idx, code, int(t))
         st.contacts[idx] += 1
         st.cost[row.cost_key][idx] += row.cfg.cost_yuan
@@ -119,6 +123,33 @@ class AutomatedContacts:
         inc = np.where(connected, self.response.contact_stress(code, 1.0) * pf.sensitivity[idx], 0.0)
         s = st.add_stress(idx, np.full(idx.size, t), inc)
         self.log.append(contact_rows(idx, np.full(idx.size, t), code, connected, s, self.sequence(idx.size)))
+
+    def _deliver_compiled(
+        self, idx: np.ndarray, code: int, t: float, view: AccountView, cost_key: str, cost: float, is_call: bool
+    ) -> None:
+        """The delivery of :meth:`_deliver` in compiled steps around NumPy's exp and the
+        outcome draws: the same bits."""
+        st, pf, comp, n = self.st, self.st.pf, self.comp, idx.size
+        x = np.empty(n)
+        CK.send_step(idx, code, int(t), t, st.actions_done, st.last_action_day, st.contacts, st.cost[cost_key], cost,
+                     float(-st.decay), st.stress_t, x)  # fmt: skip
+        np.exp(x, out=x)
+        connected = np.empty(n, dtype=bool)
+        if is_call:
+            y = np.empty(n)
+            CK.stress_now_step(idx, x, st.stress, -self.response.avoidance, y)
+            np.exp(y, out=y)
+            u = self.rng.random(idx)
+            CK.answer_step(idx, t, y, pf.contactability, float(self.reach_by_hour[int(hour_of(t)) % 24]), u,
+                           comp.attempts_today, comp.attempts_7d, comp.connected_today, comp.unanswered_today,
+                           comp.last_conversation, st.voice_attempts, connected)  # fmt: skip
+            self._redial(idx[~connected], code, t, view)
+        else:
+            connected[:] = True
+        s = np.empty(n)
+        CK.stress_step(idx, t, x, connected, self.response.contact_stress(code, 1.0), pf.sensitivity, st.stress,
+                       st.stress_t, st.stress_peak, s)  # fmt: skip
+        self.log.append(contact_rows(idx, np.full(n, t), code, connected, s, self.sequence(n)))
 
     def _redial(self, idx: np.ndarray, code: int, t: float, view: AccountView) -> None:
         """Numbers that did not answer are tried again later the same day, under the

@@ -377,7 +377,7 @@ def warm() -> float:
     team.push_many(np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1))
     env.process(team.run())
     env.run(until=0.5)
-    from collectsim import ledger_kernels, state_kernels
+    from collectsim import contact_kernels, ledger_kernels, state_kernels
     from collectsim.behaviour import intensity, intensity_kernels, response_kernels
     from collectsim.ledger import ranks_within
     from collectsim.random_streams import RandomStreams
@@ -390,6 +390,7 @@ def warm() -> float:
     intensity_kernels.warm()
     state_kernels.warm()
     ledger_kernels.warm()
+    contact_kernels.warm()
     response_kernels.warm()
     return time.perf_counter() - t0
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from collectsim import contact_kernels as CK
+from collectsim.jit import compiled_steps
 from collectsim.scenario_types import ComplianceConfig
 from collectsim.shared import shared
 
@@ -67,6 +69,9 @@ class Compliance:
             np.inf if cfg.max_attempts_7d is None else cfg.max_attempts_7d,
             -np.inf if cfg.cooldown_days_after_conversation is None else cfg.cooldown_days_after_conversation,
         )
+        self._limits = np.array(self._max, dtype=float)  # for the compiled check
+        #: whether the checks run their compiled step (same results)
+        self.steps_compiled = compiled_steps()
         self._day = -1
         #: (max connected today, max unanswered today, max attempts in 7 days, cooldown days)
         self.limits = self._max
@@ -108,6 +113,15 @@ class Compliance:
 
     def filter(self, idx: np.ndarray, t: np.ndarray | float, is_call: bool) -> np.ndarray:
         """Count the rules broken by contacts ``idx`` at ``t``; return the mask allowed."""
+        if self.steps_compiled and isinstance(t, float) and idx.dtype == np.int64:
+            hour = hour_of(t)
+            outside = hour < self.cfg.window_start_hour or hour >= self.cfg.window_end_hour
+            counts, allowed = np.zeros(len(RULES), dtype=np.int64), np.empty(idx.size, dtype=bool)
+            CK.filter_step(idx, t, outside, is_call, self._limits, self.connected_today, self.unanswered_today,
+                           self.attempts_7d, self.last_conversation, self.enforce, self.by_account, counts, allowed)  # fmt: skip
+            for r in np.flatnonzero(counts):
+                self.counts[RULES[r]] += int(counts[r])
+            return allowed
         return self._count(self.violations(idx, t, is_call), idx)
 
     def visit_hours(self) -> tuple[float, float]:
