@@ -257,7 +257,8 @@ class Simulation(LegalEvents):
         view = self.view(d, in_house)
         req = self.policy.decide(view)
         st.broken_flag[:] = False
-        st.failed_streak[req.idx[np.isin(req.action, [int(Action.LEGAL_WARNING), int(Action.LAWSUIT)])]] = 0
+        firm_legal = (req.action == int(Action.LEGAL_WARNING)) | (req.action == int(Action.LAWSUIT))
+        st.failed_streak[req.idx[firm_legal]] = 0
         self._execute(req, view, d)
         if self.agency is not None:
             agency_day(self.agency, self._agency_code, sc.channels.agency.every_days, st, d, view)

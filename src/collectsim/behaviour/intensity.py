@@ -199,7 +199,8 @@ class SelfExcitingIntensity:
                 ending = self._hard_order[self._hard_ptr : k]
                 self._hard_ptr = max(self._hard_ptr, k)
                 ending = ending[self.next_t[ending] < np.inf]
-                idx = np.union1d(np.flatnonzero(self.next_t < until), ending)
+                due = np.flatnonzero(self.next_t < until)
+                idx = np.union1d(due, ending) if ending.size else due  # both sorted, no repeats
             else:
                 idx = np.arange(self.next_t.size)
         if self._steps and idx.dtype == np.int64:

@@ -248,6 +248,11 @@ class TreatmentPath:
         return self._order(view, idx)
 
 
+#: Whether an action code is terminal, by code (the last entry stands for every code past it).
+_TERMINAL_CODE = np.zeros(max(int(a) for a in TERMINAL) + 2, dtype=bool)
+_TERMINAL_CODE[[int(a) for a in TERMINAL]] = True
+
+
 def dedupe(req: Requests, channels: ChannelTable) -> Requests:
     """Keep one request per (account, action); one collector call to the borrower per
     account (firm tone over soft, then the later channel, then the larger settlement
@@ -256,7 +261,7 @@ def dedupe(req: Requests, channels: ChannelTable) -> Requests:
         return req
     act = req.action
     is_call = channels.is_agent[act]
-    is_term = np.isin(act, [int(a) for a in TERMINAL])
+    is_term = _TERMINAL_CODE[np.minimum(act, _TERMINAL_CODE.size - 1)]
     # Group calls under one code so only the best call per account survives (calls to
     # a third party are a group of their own: another number).
     group = np.where(is_call, np.where(channels.third_party[act], -2, -1), act)
@@ -273,7 +278,7 @@ def dedupe(req: Requests, channels: ChannelTable) -> Requests:
         # A terminal action replaces all others (and only the first terminal one is kept).
         _, first_t = np.unique(t_acc, return_index=True)
         t_keep = np.flatnonzero(term)[first_t]
-        others = ~np.isin(out.idx, t_acc)
+        others = ~np.isin(out.idx, t_acc, kind="table")
         keep2 = np.sort(np.concatenate([np.flatnonzero(others), t_keep]))
         out = Requests(out.idx[keep2], out.action[keep2], out.discount[keep2])
     return out
