@@ -22,15 +22,19 @@ def _newton_steps(
 ) -> int:
     """One Newton step on each element still moving (``go``), with ``ek = exp(-kappa t)``
     computed by NumPy: the same arithmetic, in the same order, as the array expressions
-    of :func:`waiting_times`. Clears ``go`` where an element converged; returns how many move on."""
+    of :func:`waiting_times`. Clears ``go`` where an element converged and leaves
+    ``-kappa t`` in ``ek`` for the next step's ``exp``; returns how many move on."""
     m = 0
+    nk = -kappa
     for j in range(t.size):  # branch-free, so that LLVM can vectorise it
         den = fl[j] + aa[j] * ek[j]
         den = 1e-300 if den < 1e-300 else den
         step = (fl[j] * t[j] + aa[j] * (1.0 - ek[j]) / kappa - e[j]) / den
         moving = go[j]
         tn = t[j] - step
-        t[j] = tn if moving else t[j]
+        tj = tn if moving else t[j]
+        t[j] = tj
+        ek[j] = nk * tj
         g = moving and abs(step) > 1e-11 * (1.0 + abs(tn))
         go[j] = g
         m += g
@@ -43,10 +47,9 @@ def newton(t: np.ndarray, fl: np.ndarray, aa: np.ndarray, ee: np.ndarray, kappa:
     stays NumPy's (its last bit can differ from the compiled one), the rest runs compiled,
     so every result is the same to the bit."""
     go = np.ones(t.size, dtype=np.bool_)
-    ek = np.empty(t.size)
+    ek = np.multiply(t, -kappa)
     for _ in range(100):
-        np.multiply(t, -kappa, out=ek)  # on every element: cheaper than a masked exp
-        np.exp(ek, out=ek)
+        np.exp(ek, out=ek)  # on every element: cheaper than a masked exp
         if _newton_steps(t, fl, aa, ee, ek, kappa, go) == 0:
             break
 
