@@ -121,6 +121,29 @@ def test_compiled_steps_equal_numpy_path(case: str, monkeypatch: pytest.MonkeyPa
     assert step_fingerprint(case) == compiled
 
 
+@pytest.mark.skipif(not kernels.COMPILED, reason="Numba not installed")
+def test_a_subclass_that_changes_a_step_runs_the_numpy_path() -> None:
+    # The compiled steps stand in for methods a researcher may override; a subclass that
+    # does must have its method called, so its model runs the NumPy path.
+    from collectsim.behaviour import SelfExcitingIntensity, StandardResponse
+
+    class Louder(StandardResponse):
+        def strength(self, contacts, borrowers, w_eff):  # type: ignore[no-untyped-def]
+            return 2.0 * super().strength(contacts, borrowers, w_eff)
+
+    class Floored(SelfExcitingIntensity):
+        def _floor(self, ability, willingness):  # type: ignore[no-untyped-def]
+            return super()._floor(ability, willingness) + 0.001
+
+    sim = Simulation(small(n=200), 0)
+    sim.run()
+    assert sim.response._steps and sim.behaviour._steps
+    for model, cls in ((sim.response, Louder), (sim.behaviour, Floored)):
+        model.__class__ = cls
+        model.start(sim.pf, sim.streams, *((sim.channels,) if cls is Louder else (180.0,)))
+        assert not model._steps
+
+
 def test_compiled_steps_share_the_status_codes() -> None:
     # The compiled payment step marks an account cured with its own copy of the code.
     assert state_kernels.CURED == state.CURED

@@ -37,3 +37,10 @@ def compiled_steps() -> bool:
     ``COLLECTSIM_KERNELS`` is not ``0``. Off, the same NumPy code as without Numba runs
     (same results; ``benchmarks/compare_paths.py`` compares the two)."""
     return COMPILED and os.environ.get("COLLECTSIM_KERNELS", "1") != "0"
+
+
+def keeps_methods(obj: Any, base: type, names: tuple[str, ...]) -> bool:
+    """Whether ``obj``'s class inherits the methods ``names`` of ``base`` unchanged: a
+    subclass that overrides one of them must run the NumPy path that calls it, not the
+    compiled steps that stand in for it."""
+    return all(getattr(type(obj), n) is getattr(base, n) for n in names)

@@ -41,7 +41,7 @@ from collectsim.behaviour.intensity_kernels import (
     factor_step,
     newton,
 )
-from collectsim.jit import COMPILED, compiled_steps
+from collectsim.jit import COMPILED, compiled_steps, keeps_methods
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 
@@ -102,6 +102,10 @@ def waiting_times(lam0: np.ndarray, floor: np.ndarray, kappa: float, e: np.ndarr
     return tau
 
 
+#: The methods the compiled steps stand in for (a subclass overriding one runs the NumPy path).
+_STEP_METHODS = ("_redraw", "_uniform", "_lam_at", "_floor", "_run")
+
+
 class SelfExcitingIntensity:
     """The default behaviour model; see the module docstring for the equations."""
 
@@ -129,7 +133,8 @@ class SelfExcitingIntensity:
         # Per-account counter-based draws: an account's repayment randomness does not
         # depend on the other accounts (common random numbers across policies).
         self.streams = streams
-        self._steps = compiled_steps()  # run the compiled steps (same results)
+        # Run the compiled steps (same results), unless a subclass changed a step.
+        self._steps = compiled_steps() and keeps_methods(self, SelfExcitingIntensity, _STEP_METHODS)
         self.draws = np.zeros(portfolio.n, dtype=np.int64)
         self.pf = portfolio
         n = portfolio.n

@@ -71,12 +71,15 @@ from collectsim.behaviour.base import params_from
 from collectsim.behaviour.response import Borrowers, Contacts, Response
 from collectsim.channels import ChannelTable
 from collectsim.distributions import quantile, sample
-from collectsim.jit import compiled_steps
+from collectsim.jit import compiled_steps, keeps_methods
 from collectsim.portfolio import Portfolio
 from collectsim.random_streams import RandomStreams
 from collectsim.scenario_types import ConversationConfig, StressConfig
 
 _NO_ATTEMPTS = np.zeros(0, dtype=np.int32)  # attempts_7d for the compiled step when not known
+
+#: The methods the compiled steps stand in for (a subclass overriding one runs the NumPy path).
+_STEP_METHODS = ("willingness_eff", "strength", "lift", "share", "_remember", "_converse")
 
 #: The response node's own parameters (``response.<name>``), see the module docstring.
 PARAMS = ("competition_rate", "breach_reactance", "frequency_threshold_7d", "frequency_reactance")
@@ -137,7 +140,8 @@ class StandardResponse:
         self.cred_until = np.full(portfolio.n, -np.inf)  # a credible threat lasts until then
         self.cred_lift = np.zeros(portfolio.n)  # ... lifting willingness toward 1 by this share
         self.origin = portfolio.entry_time.copy()  # age (competing creditors) counts from here
-        self._steps = compiled_steps()  # respond in compiled steps (same results)
+        # Respond in compiled steps (same results), unless a subclass changed a step.
+        self._steps = compiled_steps() and keeps_methods(self, StandardResponse, _STEP_METHODS)
         self._cv = np.array([float(getattr(self.cv, k)) for k in K.CV])  # for the compiled steps
 
     def contact_stress(self, channel: int, harshness: float) -> float:
