@@ -180,3 +180,27 @@ def test_load_scenario_reuses_a_composition_until_a_config_file_changes(tmp_path
     mine.write_text(base.replace("name: soft_first", "name: mine"))
     os.utime(mine, ns=(mine.stat().st_atime_ns, mine.stat().st_mtime_ns + 10**9))
     assert load_scenario(overrides).policy["name"] == "mine"
+
+
+def test_parsed_config_files_are_kept_but_never_shared(tmp_path: Path) -> None:
+    """Hydra parses each config file once per process; every composition gets its own
+    copy, and a file edited to the same size is read afresh (its modification time)."""
+    from omegaconf import OmegaConf
+
+    from collectsim.config import compose
+
+    group = tmp_path / "policy"
+    group.mkdir()
+    mine = group / "mine.yaml"
+    base = (config_dir() / "policy" / "soft_first.yaml").read_text()
+    mine.write_text(base)
+    overrides = [f"hydra.searchpath=[file://{tmp_path}]", "policy=mine"]
+    first = compose(overrides)
+    OmegaConf.set_struct(first, False)
+    first.policy.name = "changed"
+    first.portfolio.n_accounts = -1
+    second = compose(overrides)
+    assert second.policy.name == "soft_first" and second.portfolio.n_accounts > 0
+    mine.write_text(base.replace("name: soft_first", "name: soft_fir5t"))  # same size
+    os.utime(mine, ns=(mine.stat().st_atime_ns, mine.stat().st_mtime_ns + 10**9))
+    assert compose(overrides).policy.name == "soft_fir5t"
