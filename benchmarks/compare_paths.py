@@ -1,9 +1,9 @@
 """Dump, then compare, the results of the comparison scenarios: the evidence that a
-change to the agents' working day (the compiled kernels, or the Python fallback) gives
-the same answers to the digit.
+change to the compiled code (the agents' working day, the models' and the ledger's
+steps) or to the Python and NumPy path gives the same answers to the digit.
 
     python benchmarks/compare_paths.py dump out.json            # the path in force
-    COLLECTSIM_KERNELS=0 python benchmarks/compare_paths.py dump py.json   # Python path
+    COLLECTSIM_KERNELS=0 python benchmarks/compare_paths.py dump py.json   # Python/NumPy path
     python benchmarks/compare_paths.py check a.json b.json      # exit 1 on any difference
 
 Per scenario the dump holds the overall KPIs, the number of collector calls and SimPy

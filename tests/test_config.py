@@ -166,15 +166,20 @@ def test_assumption_bundles_sit_at_opposite_ends_of_the_documented_ranges(lever:
     assert load_scenario(["assumptions=none"]) == sc_default
 
 
+def _my_policy(tmp_path: Path) -> tuple[Path, str, list[str]]:
+    """A copy of the soft_first policy as ``policy=mine`` in a config folder of the test's:
+    its file, its text and the overrides that select it."""
+    (tmp_path / "policy").mkdir()
+    mine = tmp_path / "policy" / "mine.yaml"
+    base = (config_dir() / "policy" / "soft_first.yaml").read_text()
+    mine.write_text(base)
+    return mine, base, [f"hydra.searchpath=[file://{tmp_path}]", "policy=mine"]
+
+
 def test_load_scenario_reuses_a_composition_until_a_config_file_changes(tmp_path: Path) -> None:
     """Composing is cached per process: the same overrides give an equal, independent
     copy, and an edited config file composes afresh."""
-    group = tmp_path / "policy"
-    group.mkdir()
-    mine = group / "mine.yaml"
-    base = (config_dir() / "policy" / "soft_first.yaml").read_text()
-    mine.write_text(base)
-    overrides = [f"hydra.searchpath=[file://{tmp_path}]", "policy=mine"]
+    mine, base, overrides = _my_policy(tmp_path)
     a, b = load_scenario(overrides), load_scenario(overrides)
     assert a == b and a is not b and a.policy is not b.policy
     mine.write_text(base.replace("name: soft_first", "name: mine"))
@@ -189,12 +194,7 @@ def test_parsed_config_files_are_kept_but_never_shared(tmp_path: Path) -> None:
 
     from collectsim.config import compose
 
-    group = tmp_path / "policy"
-    group.mkdir()
-    mine = group / "mine.yaml"
-    base = (config_dir() / "policy" / "soft_first.yaml").read_text()
-    mine.write_text(base)
-    overrides = [f"hydra.searchpath=[file://{tmp_path}]", "policy=mine"]
+    mine, base, overrides = _my_policy(tmp_path)
     first = compose(overrides)
     OmegaConf.set_struct(first, False)
     first.policy.name = "changed"
