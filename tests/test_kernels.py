@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from tests.conftest import small
 
-from collectsim import collectors, compiled_team, compliance, kernels, state, state_kernels
+from collectsim import collectors, compiled_team, compliance, kernels, ledger_kernels, state, state_kernels
 from collectsim.engine import Simulation
 
 #: Small set-ups that exercise every branch of the kernels: redials and the contact
@@ -147,6 +147,7 @@ def test_a_subclass_that_changes_a_step_runs_the_numpy_path() -> None:
 def test_compiled_steps_share_the_status_codes() -> None:
     # The compiled payment step marks an account cured with its own copy of the code.
     assert state_kernels.CURED == state.CURED
+    assert ledger_kernels.OPEN == state.OPEN
 
 
 def test_without_numba_the_python_loop_runs_with_a_notice(

@@ -67,16 +67,17 @@ def borrower_view(
         n = idx.size
         tt = np.full(n, t, dtype=float) if np.ndim(t) == 0 else np.ascontiguousarray(t, dtype=float)
         ab, hard, free = np.empty(n), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+        cols = np.empty((3, n))
         K.view_step(idx, tt, pf.ability, pf.hardship_ability_factor, pf.hardship_end, st.plan_active, st.promise_due,
-                    ab, hard, free)  # fmt: skip
+                    pf.willingness, pf.sensitivity, st.balance, ab, hard, free, cols)  # fmt: skip
         return Borrowers(
             ability=ab,
-            willingness=pf.willingness[idx],
-            sensitivity=pf.sensitivity[idx],
+            willingness=cols[0],
+            sensitivity=cols[1],
             stress=stress,
             in_hardship=hard,
             can_commit=free,
-            balance=st.balance[idx],
+            balance=cols[2],
             breached=breached,
             attempts_7d=attempts_7d,
         )
@@ -150,6 +151,14 @@ def apply_repayments(st: AccountState, reps: Repayments) -> None:
     if reps.idx.size == 0:
         return
     rank = ranks_within(reps.idx)
+    if st.steps_compiled and reps.idx.dtype == np.int64:
+        n = reps.idx.size
+        oi, ot, oa = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
+        for r in range(int(rank.max()) + 1):
+            m = K.repay_rank_step(reps.idx, reps.time, reps.fraction, rank, r, st.status, st.balance,
+                                  st.repayments, oi, ot, oa)  # fmt: skip
+            st.pay(oi[:m], oa[:m], ot[:m])
+        return
     for r in range(int(rank.max()) + 1):
         sel = rank == r
         idx, t, frac = reps.idx[sel], reps.time[sel], reps.fraction[sel]

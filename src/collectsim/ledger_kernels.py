@@ -12,6 +12,8 @@ import numpy as np
 
 from collectsim.jit import njit
 
+OPEN = 1  # collectsim.state.OPEN (a test checks they agree)
+
 
 @njit(cache=True, _nrt=False)
 def count_step(
@@ -58,14 +60,20 @@ def view_step(
     hardship_end: np.ndarray,
     plan_active: np.ndarray,
     promise_due: np.ndarray,
+    willingness: np.ndarray,
+    sensitivity: np.ndarray,
+    balance: np.ndarray,
     ab: np.ndarray,
     in_hardship: np.ndarray,
     can_commit: np.ndarray,
+    out: np.ndarray,
 ) -> None:
-    """The borrower view's computed columns: ability at ``t``, inside a hardship shock,
-    free to commit (no plan, no pending promise)."""
+    """The borrower view's columns: ability at ``t``, inside a hardship shock, free to
+    commit (no plan, no pending promise); rows of ``out``: willingness, sensitivity and
+    balance."""
     for j in range(idx.size):
         i = idx[j]
+        out[0, j], out[1, j], out[2, j] = willingness[i], sensitivity[i], balance[i]
         hard = t[j] < hardship_end[i]
         a = ability[i]
         ab[j] = a * hardship_factor if hard else a
@@ -183,6 +191,37 @@ def moved_step(
     return m
 
 
+@njit(cache=True, _nrt=False)
+def repay_rank_step(
+    idx: np.ndarray,
+    t: np.ndarray,
+    fraction: np.ndarray,
+    rank: np.ndarray,
+    r: int,
+    status: np.ndarray,
+    balance: np.ndarray,
+    repayments: np.ndarray,
+    out_idx: np.ndarray,
+    out_t: np.ndarray,
+    out_amount: np.ndarray,
+) -> int:
+    """The ``r``-th repayments of the accounts still open (in order): what each pays (its
+    fraction of the balance, all of it for a fraction of 1), counted; returns how many."""
+    m = 0
+    for j in range(idx.size):
+        if rank[j] != r:
+            continue
+        i = idx[j]
+        if status[i] != OPEN:
+            continue
+        f, b = fraction[j], balance[i]
+        out_amount[m] = b if f >= 1.0 else f * b
+        repayments[i] += 1
+        out_idx[m], out_t[m] = i, t[j]
+        m += 1
+    return m
+
+
 def warm() -> None:
     """Compile (or load) the steps on arrays of the types a run hands them."""
     i, f, b = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1, dtype=np.bool_)
@@ -191,7 +230,7 @@ def warm() -> None:
         i, i, b, 0, b, b, b, i4.copy(), np.zeros((1, 1), np.int32), np.zeros((1, 1), np.int16), i4.copy(),
         i4.copy(), i4.copy(), i4.copy(),
     )  # fmt: skip
-    view_step(i, f, f, 1.0, f, b, f, f.copy(), b.copy(), b.copy())
+    view_step(i, f, f, 1.0, f, b, f, f, f, f, f.copy(), b.copy(), b.copy(), np.zeros((3, 1)))
     book_step(
         i, f, b, i, f, f, 1, i4.copy(), f, b.copy(), i4.copy(), i4.copy(), i4.copy(), f.copy(), f.copy(), i4.copy(),
         f.copy(), f.copy(),
@@ -199,3 +238,4 @@ def warm() -> None:
     accrue_step(i, 1.0, b, f.copy(), f, f, 1.0, 1.0, f.copy(), -1.0, f, f.copy())
     stress_day_step(i, f, f, 1.0, f.copy(), i4.copy(), i4.copy(), b, f.copy())
     moved_step(i, f, f.copy(), 0.1, i.copy(), f.copy())
+    repay_rank_step(i, f, f, i, 0, np.zeros(1, np.int8), f, i4.copy(), i.copy(), f.copy(), f.copy())
