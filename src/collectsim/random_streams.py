@@ -35,35 +35,35 @@ def _mix64(z: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, _nrt=False)
+def _uniform_of(key: np.uint64, i: np.int64, k: np.int64) -> float:
+    """The uniform of :meth:`RandomStreams.keyed` for account ``i``'s draw number ``k``,
+    compiled (integer arithmetic wraps modulo 2**64 as in NumPy, so it is the same to the
+    bit). The keyed kernels live here rather than in :mod:`collectsim.kernels` because they
+    call nothing outside this module."""
+    z = key + np.uint64(i) * _GOLDEN + np.uint64(k) * _COUNTER
+    for _ in range(2):
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+        z = z ^ (z >> np.uint64(31))
+    return (np.float64(z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, _nrt=False)
 def _keyed_fill(key: np.uint64, idx: np.ndarray, counter: np.ndarray, out: np.ndarray) -> None:
-    """The compiled form of :meth:`RandomStreams.keyed` (integer arithmetic wraps modulo
-    2**64 as in NumPy, so the uniforms are the same to the bit); it lives here rather than
-    in :mod:`collectsim.kernels` because it calls no other kernel."""
-    s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+    """The compiled form of :meth:`RandomStreams.keyed`."""
     for j in range(idx.size):
-        z = key + np.uint64(idx[j]) * _GOLDEN + np.uint64(counter[j]) * _COUNTER
-        for _ in range(2):
-            z = (z ^ (z >> s30)) * _M1
-            z = (z ^ (z >> s27)) * _M2
-            z = z ^ (z >> s31)
-        out[j] = (np.float64(z >> s11) + 0.5) * (1.0 / 9007199254740992.0)
+        out[j] = _uniform_of(key, idx[j], counter[j])
 
 
 @njit(cache=True, _nrt=False)
 def _keyed_next(key: np.uint64, idx: np.ndarray, counters: np.ndarray, out: np.ndarray) -> None:
     """``out[q, j]``: account ``idx[j]``'s draw number ``counters[idx[j]] + q``; then each
     account's counter moves on by ``out.shape[0]`` (no account twice in ``idx``)."""
-    s30, s27, s31, s11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
     k = out.shape[0]
     for j in range(idx.size):
         c = counters[idx[j]]
         for q in range(k):
-            z = key + np.uint64(idx[j]) * _GOLDEN + np.uint64(c + q) * _COUNTER
-            for _ in range(2):
-                z = (z ^ (z >> s30)) * _M1
-                z = (z ^ (z >> s27)) * _M2
-                z = z ^ (z >> s31)
-            out[q, j] = (np.float64(z >> s11) + 0.5) * (1.0 / 9007199254740992.0)
+            out[q, j] = _uniform_of(key, idx[j], c + q)
         counters[idx[j]] = c + k
 
 
