@@ -278,35 +278,38 @@ class StandardResponse:
         out = Response.none(strength, complaint)
         conv = np.flatnonzero(ch.is_agent[code] & ~ch.third_party[code] & c.connected)
         if conv.size:
-            cv, rng = self.cv, self.rng_conv
+            cv = self.cv
             ci, skill, cc = idx[conv], c.skill[conv], code[conv]
-            u_plan, u_deal, u_keep = rng.random(ci), rng.random(ci), rng.random(ci)
-            raw = (
-                quantile(cv.promise_days, rng.random(ci))
-                if rng.keyed
-                else sample(cv.promise_days, self._days_rng, ci.size)
-            )
+            u_plan, u_deal, u_keep, days = self._conversation_draws(ci)
             K.converse_step(
                 conv, ci, code, c.discount, b.stress, b.ability, w_eff, b.can_commit, b.in_hardship, ch.firm,
                 skill**cv.hardship_disclosure_skill, skill**cv.ptp_skill_effect, b.ability[conv] ** ch.ability_exp[cc],
-                w_eff[conv] ** ch.willingness_exp[cc], u_plan, u_deal, u_keep, np.ceil(np.maximum(raw, 1.0)),
-                self.pf.ability, self._cv, self.adherence, self.keep, out.promise_days, out.promise_share, out.settled,
+                w_eff[conv] ** ch.willingness_exp[cc], u_plan, u_deal, u_keep, days, self.pf.ability, self._cv, self.adherence, self.keep, out.promise_days, out.promise_share, out.settled,
                 out.plan_instalments, out.hardship_disclosed,
             )  # fmt: skip
         return out
 
-    def _converse(self, sel: np.ndarray, c: Contacts, b: Borrowers, w_eff_all: np.ndarray, out: Response) -> None:
-        """Outcomes of the connected agent calls ``sel`` (positions in the step)."""
-        cv, ch, rng = self.cv, self.ch, self.rng_conv
-        idx, skill, code = c.idx[sel], c.skill[sel], c.channel[sel]
-        discount, stress, ability, w_eff = c.discount[sel], b.stress[sel], b.ability[sel], w_eff_all[sel]
-        n = idx.size
-        free = b.can_commit[sel]
+    def _conversation_draws(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The draws of conversations with accounts ``idx``, in their order: whether a
+        plan, a deal and a kept promise come about, and the promise's days."""
+        cv, rng = self.cv, self.rng_conv
         u_plan, u_deal, u_keep = rng.random(idx), rng.random(idx), rng.random(idx)
         # Sequential draws take the promise's days from the stream itself (as before
         # keyed draws existed); keyed ones from the account's own uniform.
-        raw = quantile(cv.promise_days, rng.random(idx)) if rng.keyed else sample(cv.promise_days, self._days_rng, n)
-        days = np.ceil(np.maximum(raw, 1.0))
+        raw = (
+            quantile(cv.promise_days, rng.random(idx))
+            if rng.keyed
+            else sample(cv.promise_days, self._days_rng, idx.size)
+        )
+        return u_plan, u_deal, u_keep, np.ceil(np.maximum(raw, 1.0))
+
+    def _converse(self, sel: np.ndarray, c: Contacts, b: Borrowers, w_eff_all: np.ndarray, out: Response) -> None:
+        """Outcomes of the connected agent calls ``sel`` (positions in the step)."""
+        cv, ch = self.cv, self.ch
+        idx, skill, code = c.idx[sel], c.skill[sel], c.channel[sel]
+        discount, stress, ability, w_eff = c.discount[sel], b.stress[sel], b.ability[sel], w_eff_all[sel]
+        free = b.can_commit[sel]
+        u_plan, u_deal, u_keep, days = self._conversation_draws(idx)
         firm = ch.firm[code]
         disclose = (
             np.where(firm, cv.hardship_disclosure_firm, cv.hardship_disclosure_soft)
