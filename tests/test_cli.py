@@ -336,6 +336,30 @@ def test_ctrl_c_while_workers_import_prints_no_traceback(tmp_path: Path) -> None
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "a worker outlived the sweep"
 
 
+def test_after_ctrl_c_only_the_pools_thread_errors_are_silenced(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Tearing loky's pool down while it hands out jobs can raise in its manager thread
+    (a KeyError for a job the shutdown cancelled): after Ctrl-C that says nothing, while
+    an error in any other thread is still reported."""
+    import threading
+
+    from collectsim.cli import main as cli_main
+
+    def raise_in_thread(filename: str) -> str:
+        code: dict[str, Any] = {}
+        exec(compile("def boom():\n    raise KeyError(1)\n", filename, "exec"), code)
+        thread = threading.Thread(target=code["boom"], name="ExecutorManagerThread")
+        thread.start()
+        thread.join()
+        return capsys.readouterr().err
+
+    monkeypatch.setattr(threading, "excepthook", cli_main._quiet_pool_threads)
+    assert raise_in_thread(os.path.join("site-packages", "joblib", "externals", "x.py")) == ""
+    err = raise_in_thread(os.path.join("site-packages", "other", "x.py"))
+    assert "Traceback" in err and "KeyError: 1" in err
+
+
 # --------------------------------------------------------------------------- publishing
 
 

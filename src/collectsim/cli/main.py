@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -166,6 +167,7 @@ def _on_interrupt(signum: int, frame: Any) -> None:
     f = frame
     while f is not None:
         if f"{os.sep}joblib{os.sep}" in f.f_code.co_filename:
+            threading.excepthook = _quiet_pool_threads
             raise KeyboardInterrupt
         f = f.f_back
     _stop_workers()
@@ -174,6 +176,19 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         print(interrupted_message(), file=sys.stderr, flush=True)
     finally:
         os._exit(130)
+
+
+def _quiet_pool_threads(args: threading.ExceptHookArgs) -> None:
+    """Once Ctrl-C has stopped a sweep, an exception in one of joblib's (loky's)
+    management threads is a side effect of tearing the pool down while it was handing
+    out jobs (loky can look up a job that the shutdown has just cancelled): say nothing.
+    Any other thread's exception is reported as usual."""
+    tb = args.exc_traceback
+    while tb is not None:
+        if f"{os.sep}joblib{os.sep}" in tb.tb_frame.f_code.co_filename:
+            return
+        tb = tb.tb_next
+    threading.__excepthook__(args)
 
 
 def _workers_start_deaf_to_ctrl_c() -> None:
