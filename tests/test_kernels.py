@@ -5,9 +5,11 @@ the same calls, in the same order, with the same outcomes."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,6 +163,46 @@ def test_without_numba_the_python_loop_runs_with_a_notice(
     err = capsys.readouterr().err
     assert err.count("Numba is not installed") == 1
     assert len(err.strip().splitlines()) == 1
+
+
+#: Run in a process of its own: warm() on the cache directory given, then the number of
+#: kernels whose compiled code came from the cache (hits) or not (misses), per module.
+WARM_AND_COUNT = """
+import json, sys
+from numba.core.registry import CPUDispatcher
+from collectsim import compiled_team, contact_kernels, kernels, ledger_kernels, state_kernels
+from collectsim.behaviour import intensity_kernels, response_kernels
+compiled_team.warm()
+out = {}
+for m in (kernels, contact_kernels, ledger_kernels, state_kernels, intensity_kernels, response_kernels):
+    used = [d for d in vars(m).values() if isinstance(d, CPUDispatcher) and d.signatures]
+    out[m.__name__] = [sum(bool(d.stats.cache_hits) for d in used), sum(bool(d.stats.cache_misses) for d in used)]
+json.dump(out, sys.stdout)
+"""
+
+
+@pytest.mark.skipif(not kernels.COMPILED, reason="Numba not installed")
+def test_a_cold_cache_compiles_the_steps_in_a_helper_once(tmp_path: Path) -> None:
+    """On an empty cache, warm() has the steps compiled by a helper process while it
+    compiles the agents' kernels, then loads the steps from the cache (hits; the one
+    miss is the probe that found the cache cold); a second warm() finds every kernel in
+    the cache."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+
+    def warm() -> dict[str, list[int]]:
+        run = subprocess.run([sys.executable, "-c", WARM_AND_COUNT], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        counts: dict[str, list[int]] = json.loads(run.stdout)
+        return counts
+
+    first = warm()
+    assert first["collectsim.kernels"][1] > 0  # the agents' kernels compiled in this process
+    for name, (hits, misses) in first.items():
+        if name not in ("collectsim.kernels", "collectsim.state_kernels"):
+            assert hits > 0 and misses == 0, (name, first)
+    assert first["collectsim.state_kernels"][1] == 1, first
+    second = warm()
+    assert all(misses == 0 and hits > 0 for hits, misses in second.values()), second
 
 
 @pytest.mark.skipif(not kernels.COMPILED, reason="Numba not installed")

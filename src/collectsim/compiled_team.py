@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Generator
 from typing import Any
@@ -335,14 +336,47 @@ def for_pool(pool: Any, comp: Any, n_actions: int, rng: np.random.Generator) -> 
 
 
 def warm() -> float:
-    """Compile the kernels (or load them from Numba's on-disk cache) now, on a tiny
-    team with the argument types of a real run, so that sweep workers started after
-    this find them compiled. Returns the seconds it took (0 without Numba)."""
+    """Compile the kernels (or load them from Numba's on-disk cache) now, on tiny arrays
+    of the types a real run hands them, so that sweep workers started after this find
+    them compiled. Returns the seconds it took (0 without Numba).
+
+    On a cold cache and a machine with more than one core, the models' and the ledger's
+    steps compile in a helper process while this one compiles the agents' kernels (about
+    half the time each), and are then loaded from the cache here."""
     if not K.AVAILABLE:
         return 0.0
     import time
 
     t0 = time.perf_counter()
+    helper = _steps_compiling_elsewhere()
+    _warm_team()
+    if helper is not None:
+        helper.wait()  # whatever it did not write, warm_steps() compiles here
+    warm_steps()
+    return time.perf_counter() - t0
+
+
+def _steps_compiling_elsewhere() -> subprocess.Popen[bytes] | None:
+    """Start ``warm_steps()`` in a helper process when the kernel cache is cold (a small
+    step kernel, compiled here first, was not found in it) and there is a second core;
+    otherwise None."""
+    from collectsim import state_kernels
+
+    if not K.COMPILED or (os.cpu_count() or 1) < 2:
+        return None
+    i, f = np.zeros(1, dtype=np.int64), np.zeros(1)
+    state_kernels.book_step(i, f, f, f, f, *[np.zeros(1) for _ in range(4)])
+    if not state_kernels.book_step.stats.cache_misses:
+        return None
+    code = "from collectsim.compiled_team import warm_steps; warm_steps()"
+    try:
+        return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+
+
+def _warm_team() -> None:
+    """Run the agents' kernels on a team of one agent and two accounts for half a day."""
     env = simpy.Environment()
     n = 2
     u8, f8, i4 = np.uint8, np.float64, np.int32
@@ -377,6 +411,10 @@ def warm() -> float:
     team.push_many(np.zeros(1), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1))
     env.process(team.run())
     env.run(until=0.5)
+
+
+def warm_steps() -> None:
+    """Compile (or load) the models', the ledger's and the keyed draws' kernels."""
     from collectsim import contact_kernels, ledger_kernels, state_kernels
     from collectsim.behaviour import intensity, intensity_kernels, response_kernels
     from collectsim.ledger import ranks_within
@@ -392,7 +430,6 @@ def warm() -> float:
     ledger_kernels.warm()
     contact_kernels.warm()
     response_kernels.warm()
-    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":  # `python -m collectsim.compiled_team`: compile or load the kernels
