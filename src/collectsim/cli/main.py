@@ -166,7 +166,7 @@ def _on_interrupt(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     f = frame
     while f is not None:
-        if f"{os.sep}joblib{os.sep}" in f.f_code.co_filename:
+        if _joblib_code(f.f_code):
             threading.excepthook = _quiet_pool_threads
             raise KeyboardInterrupt
         f = f.f_back
@@ -178,6 +178,11 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         os._exit(130)
 
 
+def _joblib_code(code: Any) -> bool:
+    """Whether ``code`` (a frame's code object) belongs to joblib (or its loky)."""
+    return f"{os.sep}joblib{os.sep}" in code.co_filename
+
+
 def _quiet_pool_threads(args: threading.ExceptHookArgs) -> None:
     """Once Ctrl-C has stopped a sweep, an exception in one of joblib's (loky's)
     management threads is a side effect of tearing the pool down while it was handing
@@ -185,7 +190,7 @@ def _quiet_pool_threads(args: threading.ExceptHookArgs) -> None:
     Any other thread's exception is reported as usual."""
     tb = args.exc_traceback
     while tb is not None:
-        if f"{os.sep}joblib{os.sep}" in tb.tb_frame.f_code.co_filename:
+        if _joblib_code(tb.tb_frame.f_code):
             return
         tb = tb.tb_next
     threading.__excepthook__(args)
